@@ -86,12 +86,11 @@ def _make(info: FactoryInfo) -> Factory:
                 return default
             code = info.default_code
         elif message is None:
-            try:
-                return by_code[code]
-            except (KeyError, TypeError):
-                reply = default.with_code(check_code(code))
-                by_code[code] = reply
-                return reply
+            cached = by_code.get(code) if type(code) is int else None
+            if cached is None:
+                cached = default.with_code(check_code(code))
+                by_code[code] = cached
+            return cached
         else:
             check_code(code)
         st = statuses[code // 100]
