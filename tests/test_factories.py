@@ -149,7 +149,7 @@ def test_message_of_the_wrong_type_is_refused() -> None:
 def test_factory_results_are_cached_and_immutable() -> None:
     assert smtpdsn.no_such_user() is smtpdsn.no_such_user()
     with pytest.raises(AttributeError, match="immutable"):
-        smtpdsn.no_such_user().code = 250  # type: ignore[misc]
+        smtpdsn.no_such_user().code = 250
 
 
 def test_create_like_haraka() -> None:

@@ -48,8 +48,8 @@ def test_classes_and_subjects_match_the_csv() -> None:
         assert (info.summary, info.description, info.code) == (
             r["summary"], r["description"], r["code"])
     for r in subjects:
-        info = SUBJECTS[int(r["code"].split(".")[1])]
-        assert (info.summary, info.description, info.code) == (
+        sinfo = SUBJECTS[int(r["code"].split(".")[1])]
+        assert (sinfo.summary, sinfo.description, sinfo.code) == (
             r["summary"], r["description"], r["code"])
 
 

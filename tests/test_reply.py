@@ -156,7 +156,7 @@ def test_deprecated_status_is_sent_as_x68() -> None:
 def test_immutable_hashable_and_picklable() -> None:
     r = Reply(550, "5.1.1", ["a", "b"])
     with pytest.raises(AttributeError):
-        r.lines = ()  # type: ignore[misc]
+        r.lines = ()
     with pytest.raises(AttributeError):
         del r.code
     assert {r: 1}[Reply(550, "5.1.1", ["a", "b"])] == 1

@@ -32,7 +32,7 @@ def test_valid_codes_parse(text: str, parts: tuple[int, int, int]) -> None:
 @pytest.mark.parametrize(
     "text",
     ["5.01.1", "5.1.01", "3.1.1", "6.0.0", "5.1", "5.1.1.1", " 5.1.1", "5.1.1 ", "5.1000.1",
-     "5.1.1000", "5..1", "", "x.1.1", "5.1.1(comment)", "05.1.1", "５.1.1"],
+     "5.1.1000", "5..1", "", "x.1.1", "5.1.1(comment)", "05.1.1", "\uff15.1.1"],
 )
 def test_invalid_codes_are_refused_with_a_clear_message(text: str) -> None:
     with pytest.raises(StatusSyntaxError, match=re.escape(repr(text))):

@@ -56,6 +56,7 @@ class Factory(Protocol):
     """A reply factory: ``factory([message], [code], *, utf8=False) -> Reply``."""
 
     info: FactoryInfo
+    __name__: str
 
     def __call__(
         self,
