@@ -25,43 +25,30 @@ __all__ = [
     "SUBJECTS",
     "ClassInfo",
     "RegistryEntry",
+    "SubCodeInfo",
     "SubjectInfo",
     "lookup",
 ]
 
 
 @dataclass(frozen=True, slots=True)
-class ClassInfo:
-    """The meaning of a class digit (RFC 3463 section 3.1)."""
+class SubCodeInfo:
+    """The meaning of a class digit (RFC 3463 section 3.1) or a subject (section 3.2)."""
 
-    #: 2, 4 or 5.
+    #: The digit: 2, 4 or 5 for a class, 0 to 7 for a subject.
     number: int
-    #: "Success", "Persistent Transient Failure" or "Permanent Failure".
+    #: e.g. "Permanent Failure" or "Addressing Status".
     summary: str
     description: str
     reference: str
-
-    @property
-    def code(self) -> str:
-        """The registry's own spelling, e.g. ``"5.XXX.YYY"``."""
-        return f"{self.number}.XXX.YYY"
+    #: The registry's own spelling, e.g. "5.XXX.YYY" or "X.1.YYY".
+    code: str
 
 
-@dataclass(frozen=True, slots=True)
-class SubjectInfo:
-    """The meaning of a subject digit (RFC 3463 section 3.2)."""
-
-    #: 0 to 7.
-    number: int
-    #: e.g. "Addressing Status".
-    summary: str
-    description: str
-    reference: str
-
-    @property
-    def code(self) -> str:
-        """The registry's own spelling, e.g. ``"X.1.YYY"``."""
-        return f"X.{self.number}.YYY"
+#: The meaning of a class digit.
+ClassInfo = SubCodeInfo
+#: The meaning of a subject digit.
+SubjectInfo = SubCodeInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +84,11 @@ class RegistryEntry:
 #: Deprecated codes and what replaces them: X.6.10 is a duplicate of X.6.8 (RFC 6531).
 DEPRECATED: MappingProxyType[tuple[int, int], tuple[int, int]] = MappingProxyType({(6, 10): (6, 8)})
 
-CLASSES: MappingProxyType[int, ClassInfo] = MappingProxyType(
-    {row[0]: ClassInfo(*row) for row in _iana.CLASSES}
+CLASSES: MappingProxyType[int, SubCodeInfo] = MappingProxyType(
+    {row[0]: SubCodeInfo(*row, code=f"{row[0]}.XXX.YYY") for row in _iana.CLASSES}
 )
-SUBJECTS: MappingProxyType[int, SubjectInfo] = MappingProxyType(
-    {row[0]: SubjectInfo(*row) for row in _iana.SUBJECTS}
+SUBJECTS: MappingProxyType[int, SubCodeInfo] = MappingProxyType(
+    {row[0]: SubCodeInfo(*row, code=f"X.{row[0]}.YYY") for row in _iana.SUBJECTS}
 )
 ENTRIES: MappingProxyType[tuple[int, int], RegistryEntry] = MappingProxyType(
     {(row[0], row[1]): RegistryEntry(*row) for row in _iana.CODES}
