@@ -1,0 +1,71 @@
+"""ARF feedback reports (RFC 5965 message/feedback-report; RFC 6591 for auth-failure).
+
+Each recipient is an ``Original-Rcpt-To`` or ``Removal-Recipient`` of the report, or, when
+the report names none, the ``To`` of the returned message.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email.message import Message
+from typing import Final
+
+from ..message import MailView, part_text
+from ..model import Reason
+from ..text import clean_address, find_addresses, one_line
+from .base import Candidate
+
+__all__ = ["detect"]
+
+_FIELD: Final = re.compile(
+    r"^(Feedback-Type|Original-Rcpt-To|Removal-Recipient|Arrival-Date|Received-Date)"
+    r":[ \t]*(.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Plain-text complaint notices without the MIME structure (some providers' forwards).
+_TEXT_SIGNS: Final = re.compile(
+    r"^feedback-type:[ \t]*\S+|this is an? (?:e-?mail )?(?:abuse|opt-out|complaint) report",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def _fields(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for m in _FIELD.finditer(text):
+        out.setdefault(m[1].lower(), []).append(m[2].strip())
+    return out
+
+
+def _returned_to(view: MailView) -> list[str]:
+    msg: Message | None = view.returned
+    if msg is None:
+        text = view.original_text
+        if not text:
+            return []
+        msg = email.message_from_string(text.lstrip())
+    to = msg.get("To")
+    return [a for a in find_addresses(str(to))] if to is not None else []
+
+
+def detect(view: MailView) -> list[Candidate] | None:
+    """One candidate per reported recipient of a feedback report."""
+    parts = view.parts_of_type("message/feedback-report")
+    if parts:
+        text = "\n".join(part_text(p) for p in parts)
+    elif _TEXT_SIGNS.search(view.body_text):
+        text = view.body_text
+    else:
+        return None
+    fields = _fields(text)
+    ftype = (fields.get("feedback-type") or [""])[0].lower()
+    rcpts = [clean_address(v) for v in fields.get("original-rcpt-to", [])]
+    rcpts += [clean_address(v) for v in fields.get("removal-recipient", [])]
+    rcpts = [r for r in dict.fromkeys(rcpts) if r]
+    if not rcpts:
+        rcpts = _returned_to(view) or [""]
+    human = one_line(view.notice)[:300]
+    return [
+        Candidate(recipient=r, reason=Reason.FEEDBACK, feedback_type=ftype, diagnostic=human)
+        for r in rcpts
+    ]

@@ -1,0 +1,165 @@
+"""Plain-text bounces: the generic reader for the formats most MTAs write by hand.
+
+qmail (``<rcpt>:`` then the reason), Exim (the address indented, then the SMTP error),
+Sendmail and Postfix notices, Gmail, Yahoo, Exchange and most webmail providers all say
+the same things in the same order: a sentence, the failed recipients, and for each the
+remote server's reply or the MTA's reason, then a copy of the message. This detector
+reads that shape:
+
+1. the message must look like a bounce (sender, subject or null return path);
+2. recipients are the addresses that stand where recipients stand: alone on a line,
+   ``<addr>:``, ``RCPT TO:<addr>``, ``addr...`` (Sendmail), or after words such as
+   "recipient", "to" or "delivery to"; the original sender is never a recipient;
+3. each recipient's diagnostic is the text from its line to the next recipient's.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from typing import Final
+
+from ..message import MailView
+from ..model import Action
+from ..reasons import reason_from_text
+from ..text import ADDRESS, clean_address, find_addresses, find_status, one_line
+from .base import Candidate
+
+__all__ = ["detect", "looks_like_bounce"]
+
+_BOUNCE_FROM: Final = re.compile(
+    r"mailer-daemon|mail-daemon|postmaster|mail delivery|maildelivery|mail administrator|"
+    r"mdaemon|mailerdaemon|mail\.?system|bounce|system administrator|"
+    r"delivery (?:notification|subsystem|status)|nobody@|\bmailer\b|\bdaemon\b|"
+    r"returned|notification|\bpost ?office\b|\bmaster@",
+    re.IGNORECASE,
+)
+_BOUNCE_SUBJECT: Final = re.compile(
+    r"undeliver|deliver(?:y|ing)? (?:status|fail|notification|report|problem|incomplete|error|"
+    r"has failed|delayed|notice)|returned (?:mail|message|to sender)|failure notice|"
+    r"failed|not (?:be )?delivered|non-?deliver|could not (?:send|deliver)|"
+    r"mail system error|rejected|bounce|delayed|warning|error|\bdsn\b|unzustellbar|"
+    r"nicht zustellbar|non remis|no entregado|message (?:status|you sent)|"
+    r"unable to deliver|problem|mail delivery|notification|returned|blocked|"
+    r"unknown|failure",
+    re.IGNORECASE,
+)
+# Words that put the address after them in the place of a failed recipient.
+_LEAD_IN: Final = re.compile(
+    r"(?:recipient|addressee|address(?:es)?|rcpt to|rcpt|to|for|delivery to|deliver to|"
+    r"delivered to|sent to|message to|mailbox|user|account|destinataire|empf[äa]nger)"
+    r"(?:\(s\))?[ \t]*(?:address)?[ \t]*[:=]?[ \t]*<?[ \t]*$",
+    re.IGNORECASE,
+)
+_DELAY: Final = re.compile(
+    r"has been delayed|delivery (?:is )?delayed|will (?:keep|continue|be) (?:trying|retry|"
+    r"retried)|still (?:trying|retrying)|not yet been delivered|warning: could not send|"
+    r"delivery status notification \(delay\)|temporarily deferred|will retry",
+    re.IGNORECASE,
+)
+_ROLE: Final = re.compile(
+    r"^(?:postmaster|mailer-daemon|abuse|noreply|no-reply|hostmaster|webmaster|"
+    r"mail-daemon|root|daemon|help|support)@",
+    re.IGNORECASE,
+)
+_MAX_LINES: Final = 400
+
+
+def looks_like_bounce(view: MailView) -> bool:
+    """True when the sender, subject, return path or content type says "bounce"."""
+    if view.content_type == "multipart/report":
+        return True
+    if _BOUNCE_FROM.search(view.from_):
+        return True
+    if _BOUNCE_SUBJECT.search(view.subject):
+        return True
+    return view.header("Return-Path").strip() == "<>"
+
+
+def _senders(view: MailView) -> set[str]:
+    """Addresses that are the original sender's, never a failed recipient."""
+    found: set[str] = set()
+    for name in ("To", "Reply-To", "From", "Sender"):
+        found.update(a.lower() for a in find_addresses(view.header(name)))
+    returned = view.returned
+    if returned is None and view.original_text:
+        returned = email.message_from_string(view.original_text.lstrip()[:20000])
+    if returned is not None:
+        for name in ("From", "Return-Path", "Sender", "Reply-To"):
+            value = returned.get(name)
+            if value is not None:
+                found.update(a.lower() for a in find_addresses(str(value)))
+    return found
+
+
+def _recipient_on(line: str, exclude: set[str]) -> str | None:
+    """The failed recipient a line names by its layout, or None."""
+    m = ADDRESS.search(line)
+    if m is None:
+        return None
+    addr = m[0].rstrip(".")
+    if addr.lower() in exclude:
+        return None
+    before = line[: m.start()]
+    after = line[m.end() :]
+    bare_before = before.strip(" \t<\"'*-•>:").strip()
+    bare_after = after.strip().lstrip(">\"'").strip()
+    # alone on the line, possibly with <>, quotes, a colon or Sendmail's "..."
+    if not bare_before and (not bare_after or re.match(r"^[:.,;]|^\(|^\.\.\.", bare_after)):
+        return addr
+    if re.search(r"rcpt to:?\s*<?$", before, re.IGNORECASE):
+        return addr
+    if _LEAD_IN.search(before.rstrip()):
+        return addr
+    if not bare_before and bare_after[:1] in ":>":
+        return addr
+    return None
+
+
+def _segments(lines: list[str], exclude: set[str]) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    for index, line in enumerate(lines[:_MAX_LINES]):
+        addr = _recipient_on(line, exclude)
+        if addr is None or (_ROLE.match(addr) and len(lines) > 1 and addr.lower() in seen):
+            continue
+        key = addr.lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append((addr, index))
+    return found
+
+
+def detect(view: MailView) -> list[Candidate] | None:
+    """Candidates for a plain-text bounce; None when the message is not one."""
+    if not looks_like_bounce(view):
+        return None
+    notice = view.notice
+    lines = notice.split("\n")
+    exclude = _senders(view)
+    found = _segments(lines, exclude)
+    if not found:
+        loose = [
+            a for a in find_addresses(notice) if a.lower() not in exclude and not _ROLE.match(a)
+        ]
+        if not loose:
+            return None
+        first = notice.lower().find(loose[0].lower())
+        found = [(loose[0], notice.count("\n", 0, max(first, 0)))]
+    action = Action.DELAYED if _DELAY.search(view.subject + "\n" + notice) else Action.FAILED
+    head = one_line("\n".join(lines[: found[0][1]]))
+    tail_start = found[-1][1]
+    tail = one_line("\n".join(lines[tail_start + 1 :]))
+    out: list[Candidate] = []
+    for i, (addr, start) in enumerate(found):
+        end = found[i + 1][1] if i + 1 < len(found) else len(lines)
+        first_line = lines[start]
+        pos = first_line.lower().find(addr.lower())
+        rest = first_line[pos + len(addr) :] if pos >= 0 else first_line
+        diag = one_line(rest + "\n" + "\n".join(lines[start + 1 : end]))
+        if reason_from_text(diag) is None and find_status(diag) is None:
+            extra = tail if i + 1 < len(found) else head
+            diag = one_line(diag + " " + extra)
+        out.append(Candidate(recipient=clean_address(addr), diagnostic=diag, action=action))
+    return out

@@ -1,0 +1,197 @@
+"""A read-only view of one message for the detectors (stdlib :mod:`email` only).
+
+The view parses the input once (``compat32`` policy, which never raises on bad headers)
+and computes, lazily and at most once, what every detector needs: the lower-cased
+headers, the human-readable notice text of the bounce (without the returned message),
+the ``message/delivery-status`` and ``message/feedback-report`` parts, and the headers of
+the returned original message.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email.message import Message
+from functools import cached_property
+from typing import IO, Final
+
+__all__ = ["MailView", "MessageSource", "load"]
+
+#: What :func:`load` accepts.
+MessageSource = bytes | bytearray | memoryview | str | IO[bytes] | IO[str] | Message
+
+# The line that separates a plain-text bounce notice from the copy of the message it returns.
+# Written from the markers MTAs use ("--- Below this line is a copy of the message.",
+# "------ This is a copy of the message, including all the headers. ------",
+# "----- Original message -----", "----- Unsent message follows -----", ...).
+_ORIGINAL_MARKER: Final = re.compile(
+    r"^[ \t]*(?:"
+    r"[-=_*#|]{2,}[ \t]*(?:[\w ,.'()]*?)(?:original|returned|unsent|undelivered|undeliverable|"
+    r"rejected|copy of|below this line|attached|following|header|message text|"
+    r"your message)[^\n]*"
+    r"|original message(?: headers?| follows)?:?[ \t]*"
+    r"|(?:the )?(?:original )?message header(?:s)? (?:follows?|of the original)[^\n]*"
+    r"|content-type:[ \t]*(?:message/rfc822|text/rfc822-headers)[^\n]*"
+    r"|(?:return-path|received|dkim-signature|x-received|authentication-results):[ \t][^\n]*"
+    r")$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Lines that mention the transcript are part of the notice, not of the original message.
+_NOT_A_MARKER: Final = re.compile(
+    r"transcript|error|reason|diagnostic|recipient|address|delivery report|status",
+    re.IGNORECASE,
+)
+_TAG: Final = re.compile(r"<[^>]*>")
+_ENTITY: Final = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"'}
+_ENTITY_RE: Final = re.compile("|".join(_ENTITY))
+_BLOCK_TAG: Final = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6]|p|div|tr|li)\b[^>]*>", re.I)
+
+
+def load(source: MessageSource) -> Message:
+    """Parse ``source`` into a :class:`~email.message.Message` without ever raising on content.
+
+    Raises:
+        TypeError: ``source`` is none of the accepted types.
+    """
+    if isinstance(source, Message):
+        return source
+    if isinstance(source, bytes | bytearray | memoryview):
+        return email.message_from_bytes(bytes(source))
+    if isinstance(source, str):
+        return email.message_from_string(source)
+    read = getattr(source, "read", None)
+    if read is None:
+        raise TypeError(
+            "classify() takes bytes, str, a file object or an email.message.Message, "
+            f"got {type(source).__name__}"
+        )
+    data = read()
+    if isinstance(data, str):
+        return email.message_from_string(data)
+    if isinstance(data, bytes | bytearray):
+        return email.message_from_bytes(bytes(data))
+    raise TypeError(f"the file's read() returned {type(data).__name__}, not bytes or str")
+
+
+def part_text(part: Message) -> str:
+    """The decoded text of a non-multipart part (never raises)."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = part.get_content_charset() or "us-ascii"
+    for name in (charset, "utf-8"):
+        try:
+            return payload.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("latin-1")
+
+
+def html_to_text(html: str) -> str:
+    """Very small HTML to text conversion for bounces sent only as text/html."""
+    html = re.sub(r"(?is)<(script|style|head)\b.*?</\1>", " ", html)
+    html = _BLOCK_TAG.sub("\n", html)
+    html = _TAG.sub("", html)
+    return _ENTITY_RE.sub(lambda m: _ENTITY[m[0]], html)
+
+
+def _header(msg: Message, name: str) -> str:
+    value = msg.get(name)
+    if value is None:
+        return ""
+    try:
+        return str(value)
+    except Exception:  # a malformed encoded word: keep nothing rather than fail
+        return ""
+
+
+class MailView:
+    """The parts of one message that detectors read. Build it with ``MailView(load(src))``."""
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self.warnings: list[str] = []
+
+    def header(self, name: str) -> str:
+        """The first value of header ``name`` ("" when absent), unfolded."""
+        return " ".join(_header(self.msg, name).split())
+
+    @cached_property
+    def subject(self) -> str:
+        return self.header("Subject")
+
+    @cached_property
+    def from_(self) -> str:
+        return self.header("From")
+
+    @cached_property
+    def content_type(self) -> str:
+        return self.msg.get_content_type()
+
+    @cached_property
+    def parts(self) -> list[Message]:
+        """Every part of the top-level tree, without descending into returned messages."""
+        out: list[Message] = []
+        stack: list[Message] = [self.msg]
+        while stack and len(out) < 200:
+            part = stack.pop()
+            out.append(part)
+            if part.is_multipart():
+                children = part.get_payload()
+                if isinstance(children, list) and part.get_content_maintype() == "multipart":
+                    stack.extend(c for c in reversed(children) if isinstance(c, Message))
+        return out
+
+    def parts_of_type(self, *ctypes: str) -> list[Message]:
+        return [p for p in self.parts if p.get_content_type() in ctypes]
+
+    @cached_property
+    def returned(self) -> Message | None:
+        """The returned original message (message/rfc822 part), if any."""
+        for part in self.parts:
+            if part.get_content_type() in ("message/rfc822", "message/global"):
+                payload = part.get_payload()
+                if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                    return payload[0]
+            if part.get_content_type() in ("text/rfc822-headers", "message/rfc822-headers"):
+                return email.message_from_string(part_text(part))
+        return None
+
+    @cached_property
+    def body_text(self) -> str:
+        """The decoded human-readable text parts, joined (the whole body when not MIME)."""
+        texts: list[str] = []
+        htmls: list[str] = []
+        for part in self.parts:
+            if part.is_multipart():
+                continue
+            ctype = part.get_content_type()
+            if ctype == "text/plain" or (False):
+                if part.get_filename() and texts:
+                    continue
+                texts.append(part_text(part))
+            elif ctype == "text/html":
+                htmls.append(part_text(part))
+        if not texts and htmls:
+            texts = [html_to_text(h) for h in htmls]
+        text = "\n".join(texts)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    @cached_property
+    def notice(self) -> str:
+        """The body text up to the copy of the original message."""
+        text = self.body_text
+        for m in _ORIGINAL_MARKER.finditer(text):
+            line = m[0]
+            if line.lstrip()[:1] in "-=_*#|" and _NOT_A_MARKER.search(line):
+                continue
+            if m.start() == 0:
+                continue
+            return text[: m.start()]
+        return text
+
+    @cached_property
+    def original_text(self) -> str:
+        """The text after the notice (a returned message inlined in a plain-text bounce)."""
+        return self.body_text[len(self.notice) :]

@@ -1,0 +1,163 @@
+"""From candidates to classified bounces: status, reply code, reason, hard or soft.
+
+Detectors say what the message says; this module decides what it means, the same way for
+every format:
+
+* status: the report's, unless the diagnostic text carries a more specific one (a report
+  of 5.0.0 with ``550 5.1.1 user unknown`` in its Diagnostic-Code is a 5.1.1); when there
+  is none, one derived from the reason and the reply code's class;
+* reason: the format's own (feedback, vacation), else the reason table's phrase rules on
+  the diagnostic text, else its status rules, else expired for delayed recipients,
+  onhold when there is text but nothing recognisable, undefined when there is none;
+* hard or soft: :func:`~smtpdsn.classify.hardsoft.is_hard_bounce`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import datetime
+from typing import Final
+
+from ..errors import StatusSyntaxError
+from ..status import EnhancedStatus
+from .detectors import DETECTORS, Candidate
+from .families import recognise
+from .hardsoft import is_hard_bounce
+from .message import MailView
+from .model import Action, Bounce, ClassifyResult, Reason
+from .reasons import reason_from_status, reason_from_text
+from .text import find_reply_code, find_status
+
+__all__ = ["REASON_STATUS", "classify_view"]
+
+_MAX_DIAGNOSTIC: Final = 1000
+
+#: The status a reason implies when the message gives none (subject.detail).
+REASON_STATUS: Final[dict[Reason, tuple[int, int]]] = {
+    Reason.USERUNKNOWN: (1, 1), Reason.HOSTUNKNOWN: (1, 2), Reason.HASMOVED: (1, 6),
+    Reason.REJECTED: (1, 8), Reason.NOTACCEPT: (1, 10), Reason.SUSPEND: (2, 1),
+    Reason.MAILBOXFULL: (2, 2), Reason.EXCEEDLIMIT: (2, 3), Reason.SYSTEMFULL: (3, 1),
+    Reason.MESGTOOBIG: (3, 4), Reason.SYSTEMERROR: (3, 0), Reason.MAILERERROR: (3, 0),
+    Reason.NETWORKERROR: (4, 0), Reason.EXPIRED: (4, 7), Reason.TOOMANYCONN: (4, 5),
+    Reason.SYNTAXERROR: (5, 2), Reason.CONTENTERROR: (6, 0),
+    Reason.NOTCOMPLIANTRFC: (6, 0), Reason.SECURITYERROR: (7, 0), Reason.BLOCKED: (7, 1),
+    Reason.REJECTED: (7, 1), Reason.SPAMDETECTED: (7, 1), Reason.VIRUSDETECTED: (7, 1),
+    Reason.POLICYVIOLATION: (7, 1), Reason.FILTERED: (7, 1), Reason.NORELAYING: (7, 1),
+    Reason.AUTHFAILURE: (7, 26), Reason.REQUIREPTR: (7, 25), Reason.SPEEDING: (7, 28),
+    Reason.BADREPUTATION: (7, 1), Reason.FAILEDSTARTTLS: (7, 10), Reason.SUPPRESSED: (0, 0),
+    Reason.ONHOLD: (0, 0), Reason.UNDEFINED: (0, 0),
+}
+
+
+def _vague(status: EnhancedStatus) -> bool:
+    return status.subject == 0 and status.detail == 0
+
+
+def _prefer(
+    report: EnhancedStatus | None, text: EnhancedStatus | None
+) -> tuple[EnhancedStatus | None, str]:
+    if text is None:
+        return report, "report" if report else ""
+    if report is None:
+        return text, "diagnostic"
+    if _vague(text) and not _vague(report):
+        return report, "report"
+    if report.class_ == 2 and text.class_ != 2:
+        return report, "report"
+    return text, "diagnostic"
+
+
+def _reason(c: Candidate, status: EnhancedStatus | None, diag: str) -> Reason:
+    if c.reason is not None:
+        return c.reason
+    if (status is not None and status.class_ == 2) or c.action is Action.DELIVERED:
+        return Reason.DELIVERED
+    found = reason_from_text(diag)
+    if found is not None:
+        return found
+    if c.diagnostic_type in ("x-unix", "x-postfix") and diag:
+        return Reason.MAILERERROR
+    found = reason_from_status(status)
+    if found is not None:
+        return found
+    if c.action is Action.DELAYED:
+        return Reason.EXPIRED
+    return Reason.ONHOLD if diag else Reason.UNDEFINED
+
+
+def _derive_status(
+    reason: Reason, reply: int | None, action: Action | None
+) -> EnhancedStatus | None:
+    if not reason.is_bounce:
+        return EnhancedStatus(2, 0, 0) if reason is Reason.DELIVERED else None
+    subject, detail = REASON_STATUS.get(reason, (0, 0))
+    if reply is not None and reply // 100 in (4, 5):
+        class_ = reply // 100
+    else:
+        class_ = 4 if action is Action.DELAYED else 5
+    try:
+        return EnhancedStatus(class_, subject, detail)
+    except StatusSyntaxError:  # pragma: no cover - the table holds valid codes
+        return None
+
+
+def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bounce:
+    diag = c.diagnostic[:_MAX_DIAGNOSTIC]
+    status, source = _prefer(c.status, find_status(diag))
+    reply = c.reply_code if c.reply_code is not None else find_reply_code(diag)
+    reason = _reason(c, status, diag)
+    if status is None:
+        status = _derive_status(reason, reply, c.action)
+        source = "reason" if status is not None else ""
+    action = c.action
+    if action is None and reason.is_bounce:
+        action = Action.FAILED
+    return Bounce(
+        recipient=c.recipient,
+        status=status,
+        reply_code=reply,
+        reason=reason,
+        hard_bounce=is_hard_bounce(reason, status, reply),
+        action=action,
+        diagnostic=diag,
+        mta=mta,
+        detector=detector,
+        timestamp=c.timestamp or date,
+        status_source=source,
+        remote_mta=c.remote_mta,
+        command=c.command,
+        feedback_type=c.feedback_type,
+    )
+
+
+def _message_date(view: MailView) -> datetime | None:
+    value = view.header("Date")
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def classify_view(view: MailView) -> ClassifyResult:
+    """Run the detectors on ``view`` and classify what the first successful one found."""
+    result = ClassifyResult(warnings=view.warnings)
+    for info in DETECTORS:
+        try:
+            found = info.detect(view)
+        except Exception as exc:  # a detector bug must not lose the whole mailbox
+            view.warnings.append(f"internal error in detector {info.name}: {exc!r}")
+            continue
+        if not found:
+            continue
+        mta = recognise(view)
+        date = _message_date(view)
+        result.mta = mta
+        result.recipients = [_bounce(c, mta, info.name, date) for c in found if c.recipient
+                             or c.reason is not None]
+        break
+    defects = getattr(view.msg, "defects", None)
+    if defects and result.recipients:
+        result.warnings.extend(f"malformed message: {type(d).__name__}" for d in defects[:5])
+    return result

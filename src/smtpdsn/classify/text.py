@@ -1,0 +1,117 @@
+"""Small text helpers shared by the detectors: addresses, status codes, reply codes.
+
+Enhanced status codes follow RFC 3463 (``class "." subject "." detail``); reply codes
+follow RFC 5321 section 4.2 (``%x32-35 %x30-35 %x30-39``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from ..errors import StatusSyntaxError
+from ..status import EnhancedStatus
+
+__all__ = [
+    "ADDRESS",
+    "clean_address",
+    "find_addresses",
+    "find_reply_code",
+    "find_status",
+    "one_line",
+]
+
+_LOCAL: Final = r"(?:\"[^\"\n]{1,64}\"|[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64})"
+_LABEL: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+_DOMAIN: Final = rf"{_LABEL}(?:\.{_LABEL})*"
+#: An e-mail address (local@domain) inside free text.
+ADDRESS: Final = re.compile(rf"{_LOCAL}@{_DOMAIN}")
+_ADDRESS_RE: Final = re.compile(rf"(?<![\w.+-]){_LOCAL}@{_DOMAIN}")
+
+# An enhanced status code in text: not part of a longer dotted number (IP, version).
+_STATUS_RE: Final = re.compile(r"(?<![\w.#-])#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
+# A reply code followed by an enhanced status, the most reliable pair.
+_PAIR_RE: Final = re.compile(
+    r"(?<![\w.])([245][0-5]\d)[ -]#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)"
+)
+# A reply code where servers write it: line start, after "said:", "reply:", ": ", "<<<".
+_REPLY_RE: Final = re.compile(
+    r"(?:^|said:?|reply:|replied:|returned:|response:|responded:|error:|<<<|: |\(|\[|\bcode:? )"
+    r"[ \t]*([245][0-5]\d)(?=[ \-]|$)(?![ -]?\d{3})",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SPACES: Final = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    """Collapse white space (and line ends) to single spaces."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_address(text: str) -> str:
+    """The bare address from ``<a@b>``, ``rfc822; a@b``, ``"x" <a@b>`` ... ("" when none)."""
+    text = text.strip()
+    if ";" in text[:16]:
+        head, _, rest = text.partition(";")
+        if head.strip().isalnum() or head.strip().lower().startswith("rfc"):
+            text = rest.strip()
+    if "<" in text:
+        inner = re.search(r"<([^<>]*@[^<>]*)>", text)
+        if inner:
+            text = inner[1]
+    text = text.strip().strip("<>").strip().strip("'\"").rstrip(".,:;")
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    return text
+
+
+def find_addresses(text: str) -> list[str]:
+    """Every address in ``text``, in order of first appearance, without duplicates."""
+    seen: dict[str, None] = {}
+    for m in _ADDRESS_RE.finditer(text):
+        addr = m[0].rstrip(".")
+        key = addr.lower()
+        if key not in seen:
+            seen[key] = None
+    return list(seen)
+
+
+def _status(cls: str, subject: str, detail: str) -> EnhancedStatus | None:
+    try:
+        return EnhancedStatus.parse(f"{cls}.{int(subject)}.{int(detail)}")
+    except StatusSyntaxError:
+        return None
+
+
+def find_status(text: str) -> EnhancedStatus | None:
+    """The most telling enhanced status code in ``text``.
+
+    A code right after a reply code (``550 5.1.1``) wins; otherwise the first code found.
+    A vague code (X.0.0) gives way to a more specific one later in the text.
+    """
+    m = _PAIR_RE.search(text)
+    found: EnhancedStatus | None = None
+    if m is not None and m[1][0] == m[2]:
+        found = _status(m[2], m[3], m[4])
+    if found is not None and (found.subject, found.detail) != (0, 0):
+        return found
+    for m2 in _STATUS_RE.finditer(text):
+        value = _status(m2[1], m2[2], m2[3])
+        if value is None:
+            continue
+        if found is None:
+            found = value
+        if (value.subject, value.detail) != (0, 0):
+            return value
+    return found
+
+
+def find_reply_code(text: str) -> int | None:
+    """The SMTP reply code in ``text`` (the one before an enhanced code first)."""
+    m = _PAIR_RE.search(text)
+    if m is not None and m[1][0] == m[2]:
+        return int(m[1])
+    m2 = _REPLY_RE.search(text)
+    if m2 is not None:
+        return int(m2[1])
+    return None
