@@ -1,0 +1,22 @@
+"""Delivery status notifications as messages (RFC 3464, RFC 6522, RFC 6533).
+
+Build a bounce with :func:`build_report`, read one with :func:`parse_reports`. Both use
+only the standard library's :mod:`email` package and the core's registry and reply types.
+"""
+
+from __future__ import annotations
+
+from .errors import InvalidReportError, ReportSyntaxError
+from .model import Action, DeliveryReport, RecipientStatus, TypedValue
+from .read import REPORT_TYPES, parse_reports
+
+__all__ = [
+    "REPORT_TYPES",
+    "Action",
+    "DeliveryReport",
+    "InvalidReportError",
+    "RecipientStatus",
+    "ReportSyntaxError",
+    "TypedValue",
+    "parse_reports",
+]

@@ -1,0 +1,226 @@
+"""The field grammar of a delivery-status body: lines, typed values, status, dates, and
+the writing side (folding to the 998-octet line limit).
+
+RFC 3464 section 2.1 writes every field in RFC 822 header syntax::
+
+    field       = field-name ":" [ field-body ] CRLF      ; RFC 822 section 3.2
+    field-name  = 1*<any CHAR, excluding CTLs, SPACE, and ":">
+    ; a line starting with SP or HTAB continues the field above it (folding)
+
+and section 2.1 / 2.3 give the value forms used here::
+
+    address-type ";" generic-address           ; Original-Recipient, Final-Recipient
+    mta-name-type ";" mta-name                 ; Reporting-MTA, Remote-MTA ...
+    diagnostic-type ";" *text                  ; Diagnostic-Code
+    status-code = DIGIT "." 1*3DIGIT "." 1*3DIGIT   ; Status, a comment may follow
+    date-time                                  ; RFC 5322 section 3.3
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Final
+
+from ..errors import StatusSyntaxError
+from ..status import EnhancedStatus
+from .model import TypedValue
+
+__all__ = [
+    "MAX_LINE_OCTETS",
+    "RawField",
+    "clean_text",
+    "fold_field",
+    "format_date",
+    "parse_date",
+    "parse_status",
+    "parse_typed",
+    "split_groups",
+]
+
+#: RFC 5322 section 2.1.1: a line is at most 998 octets, not counting its CRLF.
+MAX_LINE_OCTETS: Final = 998
+# The longest run of text without white space that the writer keeps in one piece, so that
+# "Field-Name: " plus the piece always fits in a line.
+_MAX_WORD_OCTETS: Final = 900
+
+# field-name = 1*<any CHAR, excluding CTLs, SPACE, and ":">; the obsolete syntax of RFC 822
+# allows white space before the colon, which some MTAs still write.
+_FIELD_LINE: Final = re.compile(r"([!-9;-~]+)[ \t]*:(.*)", re.DOTALL)
+# type = atom (RFC 822 section 3.3), in practice letters, digits and "-" ("rfc822",
+# "utf-8", "x-postfix"); anything else before the ";" means the value has no type.
+_TYPED: Final = re.compile(r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)[ \t]*;[ \t]*(.*)", re.DOTALL)
+# status-code = DIGIT "." 1*3DIGIT "." 1*3DIGIT, then an optional comment (RFC 3464 2.3.4).
+# Read leniently: leading zeros and any class digit are matched, then judged.
+_STATUS: Final = re.compile(r"([0-9])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.])[ \t]*(.*)", re.DOTALL)
+_WS: Final = re.compile(r"[ \t]+")
+
+
+@dataclass(frozen=True, slots=True)
+class RawField:
+    """One unfolded field of a delivery-status body and the line it starts on."""
+
+    line: int
+    name: str
+    value: str
+
+
+def split_groups(text: str) -> tuple[list[list[RawField]], list[tuple[int, str]]]:
+    """Split a delivery-status body into groups of unfolded fields.
+
+    Line endings may be CRLF, LF or CR. A blank line (or one of only white space) ends a
+    group. A line starting with SP or HTAB continues the field above; folding is undone by
+    removing the line break only, as RFC 5322 section 2.2.3 says.
+
+    Returns:
+        The groups (empty groups dropped) and the lines that are neither fields nor
+        continuations, as (line number, text).
+    """
+    groups: list[list[RawField]] = []
+    junk: list[tuple[int, str]] = []
+    current: list[RawField] = []
+    name = ""
+    start = 0
+    parts: list[str] = []
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip(" \t"):
+            if parts:
+                current.append(RawField(start, name, "".join(parts).strip(" \t")))
+                parts = []
+            if current:
+                groups.append(current)
+                current = []
+            continue
+        if line[0] in " \t" and parts:
+            parts.append(line)
+            continue
+        if parts:
+            current.append(RawField(start, name, "".join(parts).strip(" \t")))
+            parts = []
+        m = _FIELD_LINE.fullmatch(line)
+        if m is None:
+            junk.append((number, line))
+            continue
+        name, start = m[1], number
+        parts.append(m[2])
+    if parts:
+        current.append(RawField(start, name, "".join(parts).strip(" \t")))
+    if current:
+        groups.append(current)
+    return groups, junk
+
+
+def parse_typed(value: str) -> TypedValue | None:
+    """Split ``type;value``; None when the value has no type before a ``;``."""
+    m = _TYPED.fullmatch(value)
+    if m is None:
+        return None
+    return TypedValue(m[1].lower(), m[2].strip(" \t"))
+
+
+def parse_status(value: str) -> tuple[EnhancedStatus | None, str | None, str | None]:
+    """Read a ``Status`` value.
+
+    Returns:
+        (status, comment, problem): the code (None when there is no valid one); the text
+        after it, without the parentheses of a comment (None when there is none); and a
+        description of the deviation, or None when the value follows RFC 3464.
+    """
+    m = _STATUS.fullmatch(value)
+    if m is None:
+        return None, None, f"Status {value!r} is not an enhanced status code"
+    rest = m[4].strip(" \t")
+    comment: str | None = None
+    problem: str | None = None
+    if rest:
+        if rest[0] == "(" and rest[-1] == ")":
+            comment = rest[1:-1].strip(" \t")
+        else:
+            comment = rest
+            problem = f"Status {value!r} has text after the code that is not a (comment)"
+    class_, subject, detail = m[1], m[2], m[3]
+    try:
+        status = EnhancedStatus(int(class_), int(subject), int(detail))
+    except StatusSyntaxError:
+        return None, comment, f"Status {value!r} has class {class_}; expected 2, 4 or 5"
+    if (len(subject) > 1 and subject[0] == "0") or (len(detail) > 1 and detail[0] == "0"):
+        problem = f"Status {value!r} has sub-codes with leading zeros; read as {status}"
+    return status, comment, problem
+
+
+def parse_date(value: str) -> datetime | None:
+    """Read an RFC 5322 date-time as a timezone-aware datetime, or None when it is not one.
+
+    A trailing comment such as ``(JST)`` is ignored. ``-0000`` (time zone unknown) and a
+    missing zone are read as UTC.
+    """
+    text = value
+    cut = text.find("(")
+    if cut > 0:
+        text = text[:cut]
+    text = text.strip(" \t")
+    if not text or len(text) > 200:
+        return None
+    try:
+        result = parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    if result.tzinfo is None:
+        result = result.replace(tzinfo=UTC)
+    return result
+
+
+def format_date(value: datetime) -> str:
+    """Write a timezone-aware datetime as an RFC 5322 date-time (numeric zone)."""
+    return format_datetime(value)
+
+
+def _printable(ch: str) -> bool:
+    return unicodedata.category(ch) not in ("Cc", "Cs", "Zl", "Zp")
+
+
+def clean_text(text: str) -> str:
+    """Make caller text safe for one field value.
+
+    Runs of white space and line breaks of any kind become one space; control
+    characters and lone surrogates are removed; runs of more than 900 octets without a
+    space are cut by a space, so that :func:`fold_field` can keep every line within 998
+    octets. Ends are trimmed. The result is what a parser reads back.
+    """
+    words: list[str] = []
+    for word in text.split():
+        word = "".join(ch for ch in word if _printable(ch))
+        while len(word.encode("utf-8")) > _MAX_WORD_OCTETS:
+            piece = word.encode("utf-8")[:_MAX_WORD_OCTETS].decode("utf-8", "ignore")
+            words.append(piece)
+            word = word[len(piece) :]
+        if word:
+            words.append(word)
+    return " ".join(words)
+
+
+def fold_field(name: str, value: str) -> list[str]:
+    """Write ``name: value`` as lines of at most 998 octets, folding at spaces.
+
+    A line break is put before a space, so unfolding (removing the line break) gives the
+    value back exactly. ``value`` must come from :func:`clean_text` (no control
+    characters, single spaces, no word over 900 octets).
+    """
+    lines: list[str] = []
+    current = f"{name}: "
+    size = len(current.encode("utf-8"))
+    for i, word in enumerate(value.split(" ")):
+        piece = word if i == 0 else " " + word
+        octets = len(piece.encode("utf-8"))
+        if i > 0 and size + octets > MAX_LINE_OCTETS:
+            lines.append(current)
+            current, size = piece, octets
+        else:
+            current += piece
+            size += octets
+    lines.append(current.rstrip(" ") if not value else current)
+    return lines

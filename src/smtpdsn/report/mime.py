@@ -1,0 +1,181 @@
+"""A small, bounded MIME walker that finds delivery-status parts in raw message bytes.
+
+Python's :mod:`email` parser recurses once per level of nesting (a 1,000-deep message
+raises RecursionError) and reads ``message/global-delivery-status`` as an embedded
+message. This walker reads only what a report reader needs (Content-Type with its
+``boundary``, Content-Transfer-Encoding, multipart bodies, encapsulated messages) with an
+explicit stack and fixed limits.
+
+Grammar used (RFC 2045 section 5.1, RFC 2046 section 5.1.1)::
+
+    content     := "Content-Type" ":" type "/" subtype *(";" parameter)
+    parameter   := attribute "=" value
+    value       := token / quoted-string
+    dash-boundary := "--" boundary                 ; at the start of a line
+    close-delimiter := dash-boundary "--"
+
+Line endings CRLF, LF and CR are all accepted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["MAX_DEPTH", "MAX_PARTS", "Part", "normalize_newlines", "walk"]
+
+#: Parts nested deeper than this are not examined.
+MAX_DEPTH: Final = 100
+#: At most this many MIME entities are examined in one message.
+MAX_PARTS: Final = 10_000
+# A Content-Type longer than this is cut before its parameters are read.
+_MAX_CONTENT_TYPE: Final = 4096
+_NEWLINE: Final = re.compile(rb"\r\n?")
+# field-name = 1*<any CHAR, excluding CTLs, SPACE, and ":">
+_HEADER: Final = re.compile(rb"([!-9;-~]+)[ \t]*:")
+_TYPE: Final = re.compile(r"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*/\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)")
+_PARAM: Final = re.compile(
+    r'\s*;\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))', re.DOTALL
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One MIME entity found by :func:`walk`."""
+
+    content_type: str
+    params: dict[str, str]
+    body: bytes
+    cte: str
+    depth: int
+    #: True when the part is inside a message/rfc822 (or message/global) part.
+    encapsulated: bool
+    #: The content type of the enclosing entity ("" for the outermost).
+    parent: str
+
+    def decoded(self) -> tuple[bytes, bool]:
+        """The body with its Content-Transfer-Encoding undone, and whether that worked."""
+        if self.cte == "base64":
+            try:
+                return base64.b64decode(re.sub(rb"[^A-Za-z0-9+/=]", b"", self.body) + b"=="), True
+            except (binascii.Error, ValueError):
+                return self.body, False
+        if self.cte == "quoted-printable":
+            return quopri.decodestring(self.body), True
+        return self.body, True
+
+
+def normalize_newlines(data: bytes) -> bytes:
+    """Turn CRLF and bare CR line endings into LF."""
+    return _NEWLINE.sub(b"\n", data) if b"\r" in data else data
+
+
+def _split_entity(data: bytes) -> tuple[dict[str, str], bytes]:
+    """Read the header section of an entity (LF line endings) into the two headers we use."""
+    headers: dict[str, list[bytes]] = {}
+    pos = 0
+    size = len(data)
+    current: list[bytes] | None = None
+    while pos < size:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            end = size
+        line = data[pos:end]
+        if not line:
+            pos = end + 1
+            break
+        if line[:1] in (b" ", b"\t"):
+            if current is not None:
+                current.append(line)
+            pos = end + 1
+            continue
+        m = _HEADER.match(line)
+        if m is None:
+            if pos == 0 and line.startswith(b"From "):  # mbox separator line
+                pos = end + 1
+                continue
+            break  # not a header: the body starts here (no blank line)
+        name = m[1].lower()
+        if name in (b"content-type", b"content-transfer-encoding") and name.decode() not in headers:
+            current = headers[name.decode()] = [line[m.end() :]]
+        else:
+            current = None
+        pos = end + 1
+    values = {
+        key: b"".join(parts)[:_MAX_CONTENT_TYPE].decode("ascii", "replace").strip()
+        for key, parts in headers.items()
+    }
+    return values, data[pos:]
+
+
+def _content_type(value: str | None) -> tuple[str, dict[str, str]]:
+    if not value:
+        return "text/plain", {}
+    m = _TYPE.match(value)
+    if m is None:
+        return "text/plain", {}
+    params: dict[str, str] = {}
+    pos = m.end()
+    for pm in _PARAM.finditer(value, pos):
+        raw = pm[2] if pm[2] is not None else pm[3]
+        params.setdefault(pm[1].lower(), re.sub(r"\\(.)", r"\1", raw))
+    return f"{m[1]}/{m[2]}".lower(), params
+
+
+def _split_multipart(body: bytes, boundary: str) -> list[bytes]:
+    """The body parts of a multipart body (LF line endings), preamble and epilogue dropped."""
+    delim = re.compile(
+        rb"(?m)^--" + re.escape(boundary.encode("ascii", "replace")) + rb"(--)?[ \t]*$"
+    )
+    parts: list[bytes] = []
+    start: int | None = None
+    for m in delim.finditer(body):
+        if start is not None:
+            end = m.start() - 1 if m.start() > 0 and body[m.start() - 1] == 0x0A else m.start()
+            parts.append(body[start:max(start, end)])
+        if m[1]:
+            return parts
+        start = m.end() + 1
+    if start is not None and start <= len(body):
+        parts.append(body[start:])
+    return parts
+
+
+def walk(data: bytes, notes: list[str]) -> Iterator[Part]:
+    """Yield every MIME entity of a message (LF line endings), outermost first.
+
+    Limits: entities deeper than :data:`MAX_DEPTH` and entities after the first
+    :data:`MAX_PARTS` are skipped, with a note appended to ``notes``.
+    """
+    stack: list[tuple[bytes, int, bool, str, str]] = [(data, 0, False, "text/plain", "")]
+    count = 0
+    while stack:
+        raw, depth, encapsulated, default, parent = stack.pop()
+        count += 1
+        if count > MAX_PARTS:
+            notes.append(f"the message has more than {MAX_PARTS} MIME parts; the rest were skipped")
+            return
+        headers, body = _split_entity(raw)
+        ctype, params = _content_type(headers.get("content-type"))
+        if "content-type" not in headers:
+            ctype = default
+        cte = headers.get("content-transfer-encoding", "7bit").lower()
+        part = Part(ctype, params, body, cte, depth, encapsulated, parent)
+        yield part
+        children: list[tuple[bytes, int, bool, str, str]] = []
+        if ctype.startswith("multipart/") and params.get("boundary"):
+            child_default = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
+            for child in _split_multipart(body, params["boundary"]):
+                children.append((child, depth + 1, encapsulated, child_default, ctype))
+        elif ctype in ("message/rfc822", "message/global"):
+            inner, _ok = part.decoded()
+            children.append((normalize_newlines(inner), depth + 1, True, "text/plain", ctype))
+        if children and depth + 1 > MAX_DEPTH:
+            notes.append(f"MIME parts nested deeper than {MAX_DEPTH} levels were not examined")
+            continue
+        stack.extend(reversed(children))

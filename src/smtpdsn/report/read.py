@@ -1,0 +1,156 @@
+"""Reading delivery status notifications: :func:`parse_reports` (RFC 3464, RFC 6522,
+RFC 6533).
+
+The message is searched for ``message/delivery-status`` and
+``message/global-delivery-status`` parts at any depth (RFC 6522 lets a report be nested,
+and some MTAs put the part in ``multipart/mixed``). Parts inside a returned message
+(``message/rfc822``) are used only when the message has no other report part.
+"""
+
+from __future__ import annotations
+
+import io
+from email.generator import BytesGenerator
+from email.message import Message
+from email.policy import EmailPolicy
+from typing import BinaryIO, Final
+
+from .body import Notes, parse_body
+from .errors import ReportSyntaxError
+from .mime import Part, normalize_newlines, walk
+from .model import DeliveryReport
+
+__all__ = ["REPORT_TYPES", "parse_reports"]
+
+#: The media types of a machine-readable delivery report part.
+REPORT_TYPES: Final = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_KNOWN_CTE: Final = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable"})
+
+
+def parse_reports(
+    source: bytes | bytearray | memoryview | str | BinaryIO | Message,
+    *,
+    strict: bool = False,
+) -> list[DeliveryReport]:
+    """Read every delivery status report of a message.
+
+    >>> from smtpdsn.report import parse_reports
+    >>> data = (b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\\n\\n"
+    ...         b"--b\\nContent-Type: message/delivery-status\\n\\n"
+    ...         b"Reporting-MTA: dns; mx.example.net\\n\\n"
+    ...         b"Final-Recipient: rfc822; bob@example.org\\nAction: failed\\n"
+    ...         b"Status: 5.1.1 (user unknown)\\n--b--\\n")
+    >>> [report] = parse_reports(data)
+    >>> rcpt = report.recipients[0]
+    >>> rcpt.final_recipient.value, rcpt.action, str(rcpt.status), rcpt.status_comment
+    ('bob@example.org', <Action.FAILED: 'failed'>, '5.1.1', 'user unknown')
+
+    Args:
+        source: the whole message as bytes (or str), a binary file, or an
+            :class:`email.message.Message` (which is serialised and read again).
+        strict: raise on any deviation from RFC 3464 instead of recording it in
+            ``warnings``.
+
+    Returns:
+        One :class:`DeliveryReport` per delivery-status part, in message order. Each
+        deviation the reader forgave is a sentence in that report's ``warnings``.
+
+    Raises:
+        ReportSyntaxError: the message has no delivery-status part, or every such part is
+            unusable (no fields, no recipient group); in strict mode, also any deviation.
+            Nothing is returned or kept in that case.
+    """
+    data = _to_bytes(source)
+    notes: list[str] = []
+    outer: list[Part] = []
+    inner: list[Part] = []
+    for part in walk(normalize_newlines(data), notes):
+        if part.content_type in REPORT_TYPES:
+            (inner if part.encapsulated else outer).append(part)
+    found = outer or inner
+    limits = list(dict.fromkeys(notes))
+    if not found:
+        detail = "".join(f"; {note}" for note in limits)
+        raise ReportSyntaxError(
+            "not a delivery status notification: the message has no message/delivery-status "
+            f"or message/global-delivery-status part{detail}"
+        )
+    reports: list[DeliveryReport] = []
+    first_error: ReportSyntaxError | None = None
+    for part in found:
+        try:
+            reports.append(_read_part(part, limits, strict))
+        except ReportSyntaxError as exc:
+            if strict:
+                raise
+            first_error = first_error or exc
+    if not reports and first_error is not None:
+        raise first_error
+    if first_error is not None:
+        for report in reports:
+            report.warnings.append(f"another delivery-status part is unusable: {first_error}")
+    return reports
+
+
+def _to_bytes(source: object) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    if isinstance(source, bytearray | memoryview):
+        return bytes(source)
+    if isinstance(source, str):
+        return source.encode("utf-8", "surrogateescape")
+    if isinstance(source, Message):
+        return _flatten(source)
+    read = getattr(source, "read", None)
+    if callable(read):
+        data = read()
+        if isinstance(data, bytes | bytearray):
+            return bytes(data)
+        if isinstance(data, str):
+            return data.encode("utf-8", "surrogateescape")
+        raise ReportSyntaxError(
+            f"the file gave {type(data).__name__}, not bytes; open it in binary mode"
+        )
+    raise ReportSyntaxError(
+        f"expected bytes, str, a binary file or an email.message.Message, "
+        f"got {type(source).__name__}"
+    )
+
+
+def _flatten(message: Message) -> bytes:
+    """Serialise a Message as it was parsed (no refolding) to read it with our walker."""
+    policy = message.policy
+    if isinstance(policy, EmailPolicy):
+        policy = policy.clone(refold_source="none", linesep="\n")
+    buffer = io.BytesIO()
+    try:
+        BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(message)
+    except Exception as exc:  # the stdlib generator raises many kinds on odd messages
+        raise ReportSyntaxError(f"the message cannot be serialised to be read: {exc}") from None
+    return buffer.getvalue()
+
+
+def _read_part(part: Part, limits: list[str], strict: bool) -> DeliveryReport:
+    notes = Notes(strict)
+    is_global = part.content_type == "message/global-delivery-status"
+    for limit in limits:
+        notes.warn(limit)
+    if part.parent and part.parent != "multipart/report":
+        notes.warn(f"the {part.content_type} part is inside {part.parent}, not multipart/report")
+    if part.cte not in _KNOWN_CTE:
+        notes.warn(f"unknown Content-Transfer-Encoding {part.cte!r}; the body is read as is")
+    elif part.cte != "7bit" and not is_global:
+        notes.warn(f"Content-Transfer-Encoding {part.cte} on message/delivery-status "
+                   "(RFC 3464 requires 7bit)")
+    body, ok = part.decoded()
+    if not ok:
+        notes.warn("the base64 body is damaged; it is read as is")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        notes.warn("the delivery-status part is not UTF-8 text; it is read as Latin-1")
+        text = body.decode("latin-1")
+    report = parse_body(text, strict=strict, is_global=is_global)
+    report.warnings[:0] = notes.warnings
+    return report
+
