@@ -1,6 +1,69 @@
 """The SMTP server side of smtpdsn, on aiosmtpd (install with ``pip install smtpdsn[server]``).
 
-This package is the only part of smtpdsn that imports aiosmtpd.
+This package is the only part of smtpdsn that imports aiosmtpd, and importing the package
+itself does not: its names are loaded on first use.
+
+* :class:`PluginHandler` (``smtpdsn.server.handler``): the aiosmtpd handler that runs
+  Haraka-style plugins (``smtpdsn.server.plugins``).
+* :class:`DSNSMTP` and :class:`DSNEnvelope` (``smtpdsn.server.smtp``): aiosmtpd's SMTP
+  protocol with enhanced status codes on every reply and the DSN extension.
+* :class:`SMTPServer`, :class:`ServerConfig`, :func:`build_server`, :func:`serve`
+  (``smtpdsn.server.app``), :class:`Maildir` and the rules (``RulesPlugin``,
+  ``load_rules``, ``DEFAULT_RULES``).
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import ServerConfig, SMTPServer, build_server, serve
+    from .handler import PluginHandler
+    from .maildir import Maildir
+    from .plugins import PluginRunner
+    from .rules import DEFAULT_RULES, Rule, RulesError, RulesPlugin, load_rules, parse_rules
+    from .smtp import DSNSMTP, DSNEnvelope
+
+__all__ = [
+    "DEFAULT_RULES",
+    "DSNSMTP",
+    "DSNEnvelope",
+    "Maildir",
+    "PluginHandler",
+    "PluginRunner",
+    "Rule",
+    "RulesError",
+    "RulesPlugin",
+    "SMTPServer",
+    "ServerConfig",
+    "build_server",
+    "load_rules",
+    "parse_rules",
+    "serve",
+]
+
+_WHERE = {
+    "DEFAULT_RULES": "rules",
+    "DSNSMTP": "smtp",
+    "DSNEnvelope": "smtp",
+    "Maildir": "maildir",
+    "PluginHandler": "handler",
+    "PluginRunner": "plugins",
+    "Rule": "rules",
+    "RulesError": "rules",
+    "RulesPlugin": "rules",
+    "SMTPServer": "app",
+    "ServerConfig": "app",
+    "build_server": "app",
+    "load_rules": "rules",
+    "parse_rules": "rules",
+    "serve": "app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smtpdsn.server' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -6,18 +6,165 @@ This module must import without aiosmtpd installed: aiosmtpd is imported only in
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import sys
+from pathlib import Path
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "load_plugin", "run"]
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``serve`` options to its sub-parser."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=2525, help="port to listen on")
+    parser.add_argument("--port", type=_port, default=2525, help="port to listen on (0: any)")
+    parser.add_argument(
+        "--rules", metavar="FILE", help="TOML rules file (default: the built-in rules)"
+    )
+    parser.add_argument(
+        "--maildir", metavar="DIR", default="maildir", help="Maildir for accepted messages"
+    )
+    parser.add_argument(
+        "--max-size",
+        metavar="BYTES",
+        type=_positive_int,
+        default=10 * 1024 * 1024,
+        help="largest message accepted, advertised with SIZE (default: 10 MiB)",
+    )
+    parser.add_argument(
+        "--plugin",
+        metavar="MODULE:CLASS",
+        action="append",
+        default=[],
+        help="a plugin class to instantiate and ask before the rules (repeatable)",
+    )
+    parser.add_argument(
+        "--plugin-timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=30.0,
+        help="time a plugin hook may take before the client gets 451 4.3.0 (default: 30)",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=300.0,
+        help="idle time before a client is dropped with 421 4.4.2 (default: 300)",
+    )
+    parser.add_argument("--hostname", help="name in the greeting (default: this host's name)")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=_LEVELS,
+        default="INFO",
+        help="logging level (INFO logs one line per reply)",
+    )
+
+
+def load_plugin(spec: str) -> object:
+    """Instantiate ``package.module:Class`` (called with no arguments).
+
+    Raises:
+        ValueError: the spec is malformed, the module or class cannot be found, or the
+            class cannot be instantiated.
+    """
+    module_name, colon, attr = spec.partition(":")
+    if not colon or not module_name or not attr:
+        raise ValueError(f"plugin {spec!r}: expected package.module:Class")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"plugin {spec!r}: cannot import {module_name}: {exc}") from None
+    target: object = module
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ValueError(f"plugin {spec!r}: {module_name} has no {attr}") from None
+    if not callable(target):
+        raise ValueError(f"plugin {spec!r}: {attr} is not a class")
+    try:
+        return target()
+    except Exception as exc:
+        raise ValueError(f"plugin {spec!r}: could not create it: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the server until interrupted; returns the exit status."""
-    print("smtpdsn serve: error: the server is not built yet", file=sys.stderr)
-    return 2
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        print(
+            "smtpdsn serve: error: the server needs aiosmtpd; install smtpdsn[server]",
+            file=sys.stderr,
+        )
+        return 2
+    import asyncio
+
+    from .app import ServerConfig, serve
+    from .rules import RulesError, load_rules
+
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.log_level != "DEBUG":
+        # aiosmtpd logs every command at INFO; ours is one line per reply.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+    try:
+        rules = load_rules(args.rules) if args.rules else None
+        plugins = [load_plugin(spec) for spec in args.plugin]
+    except (RulesError, ValueError) as exc:
+        print(f"smtpdsn serve: error: {exc}", file=sys.stderr)
+        return 2
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        rules=rules,
+        maildir=Path(args.maildir),
+        max_size=args.max_size,
+        plugins=plugins,
+        plugin_timeout=args.plugin_timeout,
+        timeout=args.timeout,
+        hostname=args.hostname,
+    )
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:
+        print(f"smtpdsn serve: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,185 @@
+"""Build and run the server: :class:`SMTPServer` (start, stop) and :func:`serve` (until a
+signal).
+
+>>> async def main() -> None:                                        # doctest: +SKIP
+...     server = SMTPServer(PluginHandler([MyPlugin()]), port=0)
+...     await server.start()
+...     print(server.port)
+...     await server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from .handler import PluginHandler
+from .maildir import Maildir
+from .rules import DEFAULT_RULES, Rule, RulesPlugin, parse_rules
+from .smtp import DSNSMTP
+
+__all__ = ["DEFAULT_MAX_SIZE", "SMTPServer", "ServerConfig", "build_server", "serve"]
+
+log = logging.getLogger("smtpdsn.server")
+
+#: The default message size limit (advertised with SIZE), 10 MiB.
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+
+
+class SMTPServer:
+    """An SMTP server (:class:`~smtpdsn.server.smtp.DSNSMTP`) on one address.
+
+    Args:
+        handler: the aiosmtpd handler, usually a
+            :class:`~smtpdsn.server.handler.PluginHandler`.
+        host, port: where to listen; port 0 picks a free port (see :attr:`port`).
+        hostname: the name in the greeting and the EHLO reply.
+        data_size_limit: the largest message accepted, advertised with SIZE (None: no
+            limit).
+        timeout: seconds a client may stay silent before it is told 421 4.4.2 and dropped.
+        enable_smtputf8: advertise and accept SMTPUTF8 (RFC 6531).
+    """
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 2525,
+        hostname: str | None = None,
+        data_size_limit: int | None = DEFAULT_MAX_SIZE,
+        timeout: float = 300.0,
+        enable_smtputf8: bool = True,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.hostname = hostname or socket.gethostname() or "localhost"
+        self.data_size_limit = data_size_limit
+        self.timeout = timeout
+        self.enable_smtputf8 = enable_smtputf8
+        self._server: asyncio.Server | None = None
+        self._connections: weakref.WeakSet[DSNSMTP] = weakref.WeakSet()
+
+    def _protocol(self) -> DSNSMTP:
+        proto = DSNSMTP(
+            self.handler,
+            hostname=self.hostname,
+            data_size_limit=self.data_size_limit,
+            timeout=self.timeout,
+            enable_SMTPUTF8=self.enable_smtputf8,
+            loop=asyncio.get_running_loop(),
+        )
+        self._connections.add(proto)
+        return proto
+
+    async def start(self) -> None:
+        """Listen. Afterwards :attr:`port` is the port actually bound.
+
+        Raises:
+            OSError: the address cannot be bound (in use, not permitted ...).
+        """
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._protocol, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("listening on %s:%d", self.host, self.port)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop listening, tell connected clients ``421 4.3.2`` and close their connections.
+
+        Waits up to ``grace`` seconds for the sessions to end.
+        """
+        if self._server is None:
+            return
+        self._server.close()
+        tasks = []
+        for proto in list(self._connections):
+            transport = proto.transport
+            if transport is not None and not transport.is_closing():
+                bye = f"421 4.3.2 {self.hostname} Service shutting down, closing connection"
+                cast(asyncio.WriteTransport, transport).write(bye.encode("ascii") + b"\r\n")
+                transport.close()
+            task = proto._handler_coroutine
+            if task is not None and not task.done():
+                tasks.append(task)
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        await self._server.wait_closed()
+        self._server = None
+        log.info("stopped")
+
+
+@dataclass
+class ServerConfig:
+    """What ``smtpdsn serve`` runs; see :func:`build_server`."""
+
+    host: str = "127.0.0.1"
+    port: int = 2525
+    #: The rules; None for the default rules (:data:`~smtpdsn.server.rules.DEFAULT_RULES`).
+    rules: Sequence[Rule] | None = None
+    #: Where accepted messages are stored; None accepts them without storing them.
+    maildir: Path | None = Path("maildir")
+    max_size: int | None = DEFAULT_MAX_SIZE
+    #: Plugins asked before the rules.
+    plugins: Sequence[object] = field(default_factory=tuple)
+    plugin_timeout: float = 30.0
+    timeout: float = 300.0
+    hostname: str | None = None
+
+
+def build_server(config: ServerConfig) -> SMTPServer:
+    """The server for ``config``: its plugins, then the rules, delivering to the Maildir.
+
+    Raises:
+        OSError: the Maildir cannot be created.
+    """
+    rules = config.rules if config.rules is not None else parse_rules(DEFAULT_RULES, "<default>")
+    plugins = [*config.plugins, RulesPlugin(rules)]
+    deliver = None
+    if config.maildir is not None:
+        maildir = Maildir(config.maildir)
+
+        async def deliver_to_maildir(envelope: Any) -> str | None:
+            return await maildir.deliver_async(envelope.original_content or b"")
+
+        deliver = deliver_to_maildir
+    handler = PluginHandler(plugins, timeout=config.plugin_timeout, deliver=deliver)
+    return SMTPServer(
+        handler,
+        host=config.host,
+        port=config.port,
+        hostname=config.hostname,
+        data_size_limit=config.max_size,
+        timeout=config.timeout,
+    )
+
+
+async def serve(config: ServerConfig, *, ready: asyncio.Event | None = None) -> None:
+    """Run the server until SIGINT or SIGTERM (or until the task is cancelled)."""
+    server = build_server(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+        log.info("signal received, stopping")
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        await server.stop()

@@ -1,0 +1,179 @@
+"""Plugins, as in Haraka: plain objects with ``hook_<stage>`` methods, run in order.
+
+A plugin is any object. For each stage it wants to decide, it has a method, plain or
+``async``::
+
+    hook_connect(session, envelope)
+    hook_helo(session, envelope, hostname)
+    hook_ehlo(session, envelope, hostname)
+    hook_mail(session, envelope, address, params: MailParams)
+    hook_rcpt(session, envelope, address, params: RcptParams)
+    hook_data(session, envelope)          # envelope.content holds the message
+    hook_quit(session, envelope)
+
+A hook returns one of:
+
+* ``None`` or ``CONT``: no opinion, ask the next plugin;
+* a verdict (``OK``, ``DENY``, ``DENYSOFT``, ``DENYDISCONNECT``, ``DENYSOFTDISCONNECT``,
+  ``DISCONNECT``), alone or as ``(verdict, answer)`` where ``answer`` is a
+  :class:`~smtpdsn.reply.Reply` (``smtpdsn.no_such_user()``), a text, a list of lines or
+  None;
+* a reply alone: its class gives the verdict (2xx OK, 4xx DENYSOFT, 421
+  DENYSOFTDISCONNECT, 5xx DENY, 221 DISCONNECT). A plain string is read as a reply
+  (``"550 No such user"``).
+
+Plugins run in order and the first answer other than CONT decides; :func:`smtpdsn.resolve`
+turns it into the reply, so the reply always agrees with what the server does. Plain hooks
+run in a worker thread, so a slow one does not stop other connections. A hook that raises,
+returns something else, or runs longer than the runner's timeout is logged with its
+traceback and answered ``451 4.3.0``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from ..parse import parse_reply
+from ..reply import Reply
+from ..verdict import (
+    CONT,
+    DENY,
+    DENYSOFT,
+    DENYSOFTDISCONNECT,
+    DISCONNECT,
+    OK,
+    Resolution,
+    Verdict,
+    resolve,
+)
+
+__all__ = ["PLUGIN_ERROR_REPLY", "STAGES", "PluginError", "PluginRunner", "to_resolution"]
+
+log = logging.getLogger("smtpdsn.server")
+
+#: The stages a plugin can hook, in the order of an SMTP session.
+STAGES: Final = ("connect", "helo", "ehlo", "mail", "rcpt", "data", "quit")
+#: What the client is told when a plugin fails (raises, times out, answers nonsense).
+PLUGIN_ERROR_REPLY: Final = Reply(451, "4.3.0", "Temporary local problem, try again later")
+
+
+class PluginError(Exception):
+    """A plugin hook returned something that is not a verdict, a reply or None."""
+
+
+def _verdict_of(reply: Reply) -> Verdict:
+    if reply.code == 221:
+        return DISCONNECT
+    if reply.code == 421:
+        return DENYSOFTDISCONNECT
+    if reply.code < 300:
+        return OK
+    if reply.code < 400:
+        raise PluginError(f"a hook cannot answer with the intermediate reply {reply.code}")
+    return DENYSOFT if reply.code < 500 else DENY
+
+
+def to_resolution(result: object) -> Resolution:
+    """Turn what a hook returned into a :class:`~smtpdsn.verdict.Resolution`.
+
+    Raises:
+        PluginError: the value is not one of the documented forms.
+        DSNError: the reply or text in it is not valid (from :func:`smtpdsn.resolve`).
+    """
+    if result is None:
+        return resolve(CONT)
+    if isinstance(result, Verdict):
+        return resolve(result)
+    if isinstance(result, Reply):
+        return resolve(_verdict_of(result), result)
+    if isinstance(result, str):
+        reply = parse_reply(result)
+        return resolve(_verdict_of(reply), reply)
+    if isinstance(result, tuple) and 1 <= len(result) <= 2 and isinstance(result[0], Verdict):
+        answer = result[1] if len(result) == 2 else None
+        return resolve(result[0], answer)
+    raise PluginError(
+        f"a hook must return None, a verdict, a reply or (verdict, reply or text); "
+        f"got {result!r:.200}"
+    )
+
+
+def _name(plugin: object) -> str:
+    return getattr(plugin, "name", None) or type(plugin).__name__
+
+
+class PluginRunner:
+    """Runs the plugins' hooks for one stage, in order, with a time limit.
+
+    Args:
+        plugins: the plugin objects, in the order they are asked.
+        timeout: seconds a hook may take before it is abandoned and answered 451 4.3.0.
+    """
+
+    def __init__(self, plugins: Sequence[object], *, timeout: float = 30.0) -> None:
+        if timeout <= 0:
+            raise ValueError(f"the plugin timeout must be positive, got {timeout!r}")
+        self.plugins = tuple(plugins)
+        self.timeout = timeout
+        self._hooks: dict[str, list[tuple[str, Callable[..., Any]]]] = {s: [] for s in STAGES}
+        for plugin in self.plugins:
+            for stage in STAGES:
+                hook = getattr(plugin, f"hook_{stage}", None)
+                if hook is not None:
+                    if not callable(hook):
+                        raise TypeError(f"{_name(plugin)}.hook_{stage} is not callable")
+                    self._hooks[stage].append((_name(plugin), hook))
+
+    def has_hooks(self, stage: str) -> bool:
+        """True when at least one plugin hooks ``stage``."""
+        return bool(self._hooks[stage])
+
+    async def run(self, stage: str, *args: object, peer: object = None) -> Resolution | None:
+        """Ask each plugin's ``hook_<stage>(*args)``; the first answer other than CONT wins.
+
+        Returns:
+            The deciding plugin's resolution, a 451 4.3.0 DENYSOFT resolution when a
+            plugin failed, or None when every plugin answered CONT (or none hooks it).
+        """
+        for name, hook in self._hooks[stage]:
+            try:
+                result = await asyncio.wait_for(self._call(hook, args), self.timeout)
+                resolution = to_resolution(result)
+            except TimeoutError:
+                log.error(
+                    "%s plugin %s hook_%s timed out after %g s; answering %s",
+                    peer,
+                    name,
+                    stage,
+                    self.timeout,
+                    PLUGIN_ERROR_REPLY,
+                )
+                return resolve(DENYSOFT, PLUGIN_ERROR_REPLY)
+            except Exception:
+                log.exception(
+                    "%s plugin %s hook_%s failed; answering %s",
+                    peer,
+                    name,
+                    stage,
+                    PLUGIN_ERROR_REPLY,
+                )
+                return resolve(DENYSOFT, PLUGIN_ERROR_REPLY)
+            if resolution.verdict is CONT:
+                continue
+            if resolution.adjusted:
+                log.warning("%s plugin %s hook_%s: %s", peer, name, stage, resolution.adjusted)
+            return resolution
+        return None
+
+    @staticmethod
+    async def _call(hook: Callable[..., Any], args: tuple[object, ...]) -> object:
+        if inspect.iscoroutinefunction(hook):
+            return await hook(*args)
+        result = await asyncio.to_thread(hook, *args)
+        if inspect.isawaitable(result):
+            return await result
+        return result

@@ -1,0 +1,261 @@
+"""Rules files: address patterns mapped to a verdict and a reply (TOML).
+
+A rules file is a list of ``[[rule]]`` tables, tried in order; the first rule whose
+pattern matches decides, and an address no rule matches is accepted::
+
+    [[rule]]
+    recipient = "unknown@*"      # or sender = "...", or address = "..." (either)
+    verdict = "DENY"             # OK, DENY, DENYSOFT, DENYDISCONNECT, DENYSOFTDISCONNECT,
+                                 # DISCONNECT (CONT skips the rule)
+    factory = "no_such_user"     # a smtpdsn factory name; optional
+    text = "No mailbox here"     # optional: the reply text (one string or a list of lines)
+    code = 550                   # optional: the reply code (its first digit sets the class)
+    status = "5.1.1"             # optional, without a factory: the enhanced status
+
+Patterns are shell-style (``*``, ``?``, ``[abc]``) and match the whole address, ignoring
+case. ``recipient`` rules are checked at RCPT, ``sender`` rules at MAIL, ``address``
+rules at both. :data:`DEFAULT_RULES` is used when no file is given.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from ..errors import DSNError
+from ..factories import FACTORIES
+from ..reply import Reply
+from ..verdict import CONT, Resolution, Verdict, resolve
+
+__all__ = ["DEFAULT_RULES", "Rule", "RulesError", "RulesPlugin", "load_rules", "parse_rules"]
+
+#: The rules used when no rules file is given.
+DEFAULT_RULES: Final = """\
+# smtpdsn serve's default rules. Addresses no rule matches are accepted.
+[[rule]]
+recipient = "unknown@*"
+verdict = "DENY"
+factory = "no_such_user"
+
+[[rule]]
+recipient = "full@*"
+verdict = "DENYSOFT"
+factory = "mbox_full"
+
+[[rule]]
+recipient = "disabled@*"
+verdict = "DENY"
+factory = "mbox_disabled"
+
+[[rule]]
+address = "*@blocked.test"
+verdict = "DENYDISCONNECT"
+factory = "sec_unauthorized"
+"""
+
+_FIELDS: Final = ("recipient", "sender", "address")
+_KEYS: Final = frozenset({*_FIELDS, "verdict", "factory", "text", "code", "status"})
+
+
+class RulesError(DSNError):
+    """A rules file is not valid; the message names the file, the line and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: which addresses it matches and what it answers."""
+
+    #: "recipient" (RCPT), "sender" (MAIL) or "address" (both).
+    field: Literal["recipient", "sender", "address"]
+    #: The shell-style pattern, in lower case.
+    pattern: str
+    verdict: Verdict
+    #: The reply given with the verdict; None for the verdict's default reply.
+    reply: Reply | None
+    #: Where the rule is written, for messages.
+    line: int
+
+    def matches(self, stage: str, address: str) -> bool:
+        """True when this rule applies to ``address`` at ``stage`` ("mail" or "rcpt")."""
+        if self.field == "recipient" and stage != "rcpt":
+            return False
+        if self.field == "sender" and stage != "mail":
+            return False
+        return fnmatch.fnmatchcase(address.lower(), self.pattern)
+
+    def resolution(self) -> Resolution:
+        """The rule's answer, through :func:`smtpdsn.resolve`."""
+        return resolve(self.verdict, self.reply)
+
+
+def _rule_lines(text: str) -> list[int]:
+    """The line number of each ``[[rule]]`` header, in order."""
+    return [
+        number
+        for number, line in enumerate(text.splitlines(), 1)
+        if re.fullmatch(r"\s*\[\[\s*rule\s*\]\]\s*(#.*)?", line)
+    ]
+
+
+def _key_line(text: str, start: int, end: int | None, key: str) -> int:
+    lines = text.splitlines()
+    stop = len(lines) if end is None else end - 1
+    for number in range(start + 1, stop + 1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", lines[number - 1]):
+            return number
+    return start
+
+
+def _build(table: dict[str, Any], where: Any) -> Rule:
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise where(unknown[0], f"unknown key {unknown[0]!r}; expected {', '.join(sorted(_KEYS))}")
+    fields = [f for f in _FIELDS if f in table]
+    if len(fields) != 1:
+        raise where(None, "a rule needs exactly one of recipient, sender or address")
+    field = fields[0]
+    pattern = table[field]
+    if not isinstance(pattern, str) or not pattern:
+        raise where(field, f"{field} must be a non-empty string pattern")
+    verdict_name = table.get("verdict")
+    if not isinstance(verdict_name, str) or verdict_name.upper() not in Verdict.__members__:
+        names = ", ".join(Verdict.__members__)
+        raise where("verdict", f"verdict must be one of {names}; got {verdict_name!r}")
+    verdict = Verdict[verdict_name.upper()]
+    text = table.get("text")
+    if text is not None and not (
+        isinstance(text, str) or (isinstance(text, list) and all(isinstance(t, str) for t in text))
+    ):
+        raise where("text", "text must be a string or a list of strings")
+    code = table.get("code")
+    if code is not None and type(code) is not int:
+        raise where("code", f"code must be an integer such as 550; got {code!r}")
+    status = table.get("status")
+    if status is not None and not isinstance(status, str):
+        raise where("status", f"status must be a string such as '5.1.1'; got {status!r}")
+    reply: Reply | None = None
+    factory_name = table.get("factory")
+    try:
+        if factory_name is not None:
+            if status is not None:
+                raise where("status", "give either a factory or a status, not both")
+            if not isinstance(factory_name, str) or factory_name not in FACTORIES:
+                close = [
+                    n
+                    for n in FACTORIES
+                    if isinstance(factory_name, str) and factory_name.lower() in n
+                ]
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise where("factory", f"unknown factory {factory_name!r}{hint}")
+            reply = FACTORIES[factory_name](text, code)
+        elif code is not None:
+            reply = Reply(code, status, text if text is not None else "")
+        elif status is not None:
+            raise where("status", "a status needs a code")
+    except DSNError as exc:
+        if isinstance(exc, RulesError):
+            raise
+        raise where("code" if code is not None else "factory", str(exc)) from None
+    if reply is None and text is not None:
+        # Text alone: the verdict's default code and status with this text.
+        default = resolve(verdict).reply
+        if default is not None:
+            reply = Reply(default.code, default.status, text)
+    want = verdict.reply_class
+    if reply is not None and want is not None and (reply.code < 300) != (want == 2):
+        raise where(
+            "factory" if factory_name is not None else "code",
+            f"verdict {verdict.value} contradicts the {reply.code} reply; the reply would be "
+            "replaced by the verdict's default",
+        )
+    return Rule(field, pattern.lower(), verdict, reply, 0)
+
+
+def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
+    """Read rules from TOML text.
+
+    Raises:
+        RulesError: the text is not TOML or a rule is not valid; the message reads
+            ``FILE:LINE: problem``.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = m[1] if m else "1"
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise RulesError(f"{filename}:{line}: not valid TOML: {problem}") from None
+    unknown = sorted(set(data) - {"rule"})
+    if unknown:
+        raise RulesError(
+            f"{filename}:{_key_line(text, 0, None, unknown[0])}: unknown top-level key "
+            f"{unknown[0]!r}; rules are written as [[rule]] tables"
+        )
+    tables = data.get("rule", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise RulesError(
+            f"{filename}:{_key_line(text, 0, None, 'rule')}: 'rule' must be a "
+            "list of [[rule]] tables"
+        )
+    headers = _rule_lines(text)
+    rules: list[Rule] = []
+    for index, table in enumerate(tables):
+        start = headers[index] if index < len(headers) else 1
+        end = headers[index + 1] if index + 1 < len(headers) else None
+
+        def where(
+            key: str | None,
+            problem: str,
+            start: int = start,
+            end: int | None = end,
+            number: int = index + 1,
+        ) -> RulesError:
+            line = start if key is None else _key_line(text, start, end, key)
+            return RulesError(f"{filename}:{line}: rule {number}: {problem}")
+
+        rule = _build(table, where)
+        rules.append(Rule(rule.field, rule.pattern, rule.verdict, rule.reply, start))
+    return rules
+
+
+def load_rules(path: str | Path) -> list[Rule]:
+    """Read a rules file.
+
+    Raises:
+        RulesError: the file cannot be read or is not valid (``FILE:LINE: problem``).
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError(f"{path}: cannot read the rules file: {exc}") from None
+    return parse_rules(text, str(path))
+
+
+class RulesPlugin:
+    """A plugin that answers MAIL and RCPT from rules (first match wins, else CONT)."""
+
+    name = "rules"
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+
+    def _decide(self, stage: str, address: str) -> Resolution | None:
+        for rule in self.rules:
+            if rule.verdict is not CONT and rule.matches(stage, address):
+                return rule.resolution()
+        return None
+
+    async def hook_mail(self, session: Any, envelope: Any, address: str, params: Any) -> object:
+        """Sender rules (and address rules) at MAIL."""
+        res = self._decide("mail", address)
+        return None if res is None else (res.verdict, res.reply)
+
+    async def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
+        """Recipient rules (and address rules) at RCPT."""
+        res = self._decide("rcpt", address)
+        return None if res is None else (res.verdict, res.reply)
