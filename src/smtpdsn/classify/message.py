@@ -73,11 +73,23 @@ def load(source: MessageSource) -> Message:
     raise TypeError(f"the file's read() returned {type(data).__name__}, not bytes or str")
 
 
+def content_type(part: Message) -> str:
+    """The part's content type, lower case, tolerating a missing ';' before parameters."""
+    ctype = part.get_content_type()
+    if " " in ctype or "\n" in ctype or "\t" in ctype:
+        ctype = ctype.split()[0]
+    return ctype
+
+
 def part_text(part: Message) -> str:
     """The decoded text of a non-multipart part (never raises)."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         raw = part.get_payload()
+        if isinstance(raw, list):  # message/* parsed into messages: their fields, in order
+            return "\n\n".join(
+                "\n".join(f"{k}: {v}" for k, v in m.items()) for m in raw if isinstance(m, Message)
+            )
         return raw if isinstance(raw, str) else ""
     charset = part.get_content_charset() or "us-ascii"
     for name in (charset, "utf-8"):
@@ -144,17 +156,17 @@ class MailView:
         return out
 
     def parts_of_type(self, *ctypes: str) -> list[Message]:
-        return [p for p in self.parts if p.get_content_type() in ctypes]
+        return [p for p in self.parts if content_type(p) in ctypes]
 
     @cached_property
     def returned(self) -> Message | None:
         """The returned original message (message/rfc822 part), if any."""
         for part in self.parts:
-            if part.get_content_type() in ("message/rfc822", "message/global"):
+            if content_type(part) in ("message/rfc822", "message/global"):
                 payload = part.get_payload()
                 if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                     return payload[0]
-            if part.get_content_type() in ("text/rfc822-headers", "message/rfc822-headers"):
+            if content_type(part) in ("text/rfc822-headers", "message/rfc822-headers"):
                 return email.message_from_string(part_text(part))
         return None
 
@@ -194,4 +206,8 @@ class MailView:
     @cached_property
     def original_text(self) -> str:
         """The text after the notice (a returned message inlined in a plain-text bounce)."""
-        return self.body_text[len(self.notice) :]
+        rest = self.body_text[len(self.notice) :]
+        first, _, after = rest.partition("\n")
+        if ":" not in first or " " in first.partition(":")[0].strip():
+            return after  # drop the marker line, keep the headers
+        return rest

@@ -59,7 +59,9 @@ def clean_address(text: str) -> str:
         inner = re.search(r"<([^<>]*@[^<>]*)>", text)
         if inner:
             text = inner[1]
-    text = text.strip().strip("<>").strip().strip("'\"").rstrip(".,:;")
+    text = text.strip().strip("<>").strip().rstrip(".,:;")
+    if text[:1] in "'\"" and not re.match(r"^\"[^\"]*\"@", text):
+        text = text.strip("'\"")
     if text.lower().startswith("mailto:"):
         text = text[7:]
     return text

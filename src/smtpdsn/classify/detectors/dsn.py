@@ -7,7 +7,10 @@ header blocks) otherwise or when the reader finds no usable report.
 
 from __future__ import annotations
 
+import email
 import email.utils
+import importlib
+import re
 from datetime import datetime
 from email.message import Message
 from typing import Any, Final
@@ -25,12 +28,17 @@ _DSN_TYPES: Final = ("message/delivery-status", "message/global-delivery-status"
 _ACTIONS: Final = {a.value: a for a in Action}
 _ACTION_ALIASES: Final = {"expired": Action.FAILED, "deliverable": Action.DELIVERED}
 
-try:  # the RFC 3464 reader lands in the same release; stay usable without it.
-    from ...report import ReportSyntaxError, parse_reports
 
-    _HAVE_REPORT = True
-except ImportError:  # pragma: no cover - depends on the checkout
-    _HAVE_REPORT = False
+
+def _reader() -> Any:
+    """The project's RFC 3464 reader module, or None while it is not installed."""
+    try:
+        return importlib.import_module("smtpdsn.report")
+    except ImportError:  # pragma: no cover - depends on the checkout
+        return None
+
+
+_REPORT: Final[Any] = _reader()
 
 
 def _date(value: str) -> datetime | None:
@@ -55,35 +63,93 @@ def _action(value: str) -> Action | None:
     return _ACTIONS.get(value) or _ACTION_ALIASES.get(value)
 
 
-def _blocks(part: Message) -> list[Message]:
+_PER_RECIPIENT: Final = ("final-recipient", "original-recipient", "x-actual-recipient")
+_TEXT_DSN: Final = re.compile(
+    r"^(?:Reporting-MTA|Original-Recipient|Final-Recipient):[ \t]*\S", re.IGNORECASE | re.MULTILINE
+)
+
+
+def _field_lines(part: Message) -> list[tuple[str, str] | None]:
+    """(name, value) pairs in order, None where a blank line separates two groups."""
     payload = part.get_payload()
+    out: list[tuple[str, str] | None] = []
     if isinstance(payload, list) and all(isinstance(p, Message) for p in payload):
-        return list(payload)
-    # Not split by the email package (e.g. base64 or 8bit content): split it ourselves.
+        for block in payload:
+            out.extend((k.lower(), " ".join(str(v).split())) for k, v in block.items())
+            out.append(None)
+        return out
+    # Not split by the email package (base64, 8bit ...): read the fields ourselves.
     text = part_text(part).replace("\r\n", "\n")
-    return [email.message_from_string(b.strip() + "\n") for b in text.split("\n\n") if b.strip()]
+    for block in text.split("\n\n"):
+        if block.strip():
+            sub = email.message_from_string(block.strip() + "\n")
+            out.extend((k.lower(), " ".join(str(v).split())) for k, v in sub.items())
+            out.append(None)
+    return out
 
 
-def _field(block: Message, name: str) -> str:
-    value = block.get(name)
-    return " ".join(str(value).split()) if value is not None else ""
+def _text_field_lines(text: str) -> list[tuple[str, str] | None]:
+    """Delivery-status fields written into a text part (broken MIME, forwarded reports)."""
+    start = _TEXT_DSN.search(text)
+    if start is None:
+        return []
+    out: list[tuple[str, str] | None] = []
+    for block in text[start.start() :].split("\n\n"):
+        if not block.strip():
+            continue
+        sub = email.message_from_string(block.strip() + "\n")
+        items = [(k.lower(), " ".join(str(v).split())) for k, v in sub.items()]
+        if not items:
+            break
+        out.extend(items)
+        out.append(None)
+    return out
 
 
-def _from_stdlib(view: MailView, parts: list[Message]) -> list[Candidate]:
+def _groups(part: Message | str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The per-message fields and one dict per recipient.
+
+    A new recipient starts at a blank line, or where a per-recipient field repeats (a
+    second Final-Recipient or Original-Recipient) when the MTA forgot the blank line.
+    """
+    per_message: dict[str, str] = {}
+    groups: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    lines = _text_field_lines(part) if isinstance(part, str) else _field_lines(part)
+    for item in lines:
+        if item is None:
+            if current:
+                groups.append(current)
+            current = {}
+            continue
+        name, value = item
+        if name in _PER_RECIPIENT and name in current and "final-recipient" in current:
+            groups.append(current)
+            current = {}
+        current.setdefault(name, value)
+    if current:
+        groups.append(current)
+    recipients: list[dict[str, str]] = []
+    for group in groups:
+        if any(k in group for k in _PER_RECIPIENT):
+            recipients.append(group)
+        else:
+            for k, v in group.items():
+                per_message.setdefault(k, v)
+    return per_message, recipients
+
+
+def _from_stdlib(view: MailView, parts: list[Message] | list[str]) -> list[Candidate]:
     found: list[Candidate] = []
     for part in parts:
-        blocks = _blocks(part)
-        per_message_date = ""
-        remote_default = ""
-        for block in blocks:
-            per_message_date = per_message_date or _field(block, "Arrival-Date")
-            final = _field(block, "Final-Recipient") or _field(block, "Original-Recipient")
-            if not final:
-                final = _field(block, "X-Actual-Recipient")
-            if not final:
-                remote_default = remote_default or _field(block, "Reporting-MTA")
-                continue
-            diag = _field(block, "Diagnostic-Code")
+        per_message, groups = _groups(part)
+        for group in groups:
+            final = (
+                group.get("final-recipient")
+                or group.get("original-recipient")
+                or group.get("x-actual-recipient", "")
+            )
+            diag = group.get("diagnostic-code", "")
             dtype = ""
             if ";" in diag[:20]:
                 dtype, _, diag = diag.partition(";")
@@ -91,12 +157,14 @@ def _from_stdlib(view: MailView, parts: list[Message]) -> list[Candidate]:
             found.append(
                 Candidate(
                     recipient=clean_address(final),
-                    status=_status(_field(block, "Status")),
+                    status=_status(group.get("status", "")),
                     diagnostic=one_line(diag),
                     diagnostic_type=dtype,
-                    action=_action(_field(block, "Action")),
-                    remote_mta=clean_address(_field(block, "Remote-MTA")) or remote_default,
-                    timestamp=_date(_field(block, "Last-Attempt-Date") or per_message_date),
+                    action=_action(group.get("action", "")),
+                    remote_mta=clean_address(group.get("remote-mta", "")),
+                    timestamp=_date(
+                        group.get("last-attempt-date") or per_message.get("arrival-date", "")
+                    ),
                 )
             )
     return found
@@ -104,8 +172,8 @@ def _from_stdlib(view: MailView, parts: list[Message]) -> list[Candidate]:
 
 def _from_reader(view: MailView) -> list[Candidate] | None:  # pragma: no cover - optional
     try:
-        reports: Any = parse_reports(view.msg)
-    except (ReportSyntaxError, ValueError, LookupError):
+        reports: Any = _REPORT.parse_reports(view.msg)
+    except (ValueError, LookupError, TypeError):
         return None
     found: list[Candidate] = []
     for report in reports:
@@ -135,9 +203,14 @@ def detect(view: MailView) -> list[Candidate] | None:
     """One candidate per per-recipient block of every message/delivery-status part."""
     parts = view.parts_of_type(*_DSN_TYPES)
     if not parts:
-        return None
-    if _HAVE_REPORT:
+        if re.search(r"^final-recipient:", view.body_text, re.I | re.M) is None:
+            return None
+        return _from_stdlib(view, [view.body_text]) or None
+    own = _from_stdlib(view, parts)
+    if _REPORT is not None:
         found = _from_reader(view)
-        if found:
+        # The shared reader is preferred; ours only when it finds more recipients
+        # (blocks without the blank line between them, which it may not split).
+        if found and len(found) >= len(own):
             return found
-    return _from_stdlib(view, parts) or None
+    return own or None

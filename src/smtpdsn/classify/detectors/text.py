@@ -28,7 +28,7 @@ from .base import Candidate
 __all__ = ["detect", "looks_like_bounce"]
 
 _BOUNCE_FROM: Final = re.compile(
-    r"mailer-daemon|mail-daemon|postmaster|mail delivery|maildelivery|mail administrator|"
+    r"mailer-daemon|mail-daemon|post_?master|mail delivery|maildelivery|mail administrator|"
     r"mdaemon|mailerdaemon|mail\.?system|bounce|system administrator|"
     r"delivery (?:notification|subsystem|status)|nobody@|\bmailer\b|\bdaemon\b|"
     r"returned|notification|\bpost ?office\b|\bmaster@",
@@ -65,9 +65,20 @@ _ROLE: Final = re.compile(
 _MAX_LINES: Final = 400
 
 
+_NOTICE_SIGNS: Final = re.compile(
+    r"could not be delivered|undeliverable|delivery (?:has |to [^\n]{0,60})?failed|"
+    r"permanent (?:fatal )?error|returned mail|was not delivered|not be delivered|"
+    r"delivery to the following|following (?:addresses|recipients?)|unable to deliver|"
+    r"wasn't able to deliver|rejected your message|delivery status notification",
+    re.IGNORECASE,
+)
+
+
 def looks_like_bounce(view: MailView) -> bool:
-    """True when the sender, subject, return path or content type says "bounce"."""
+    """True when the sender, subject, return path, content type or text says "bounce"."""
     if view.content_type == "multipart/report":
+        return True
+    if _NOTICE_SIGNS.search(view.notice[:3000]):
         return True
     if _BOUNCE_FROM.search(view.from_):
         return True
@@ -79,7 +90,7 @@ def looks_like_bounce(view: MailView) -> bool:
 def _senders(view: MailView) -> set[str]:
     """Addresses that are the original sender's, never a failed recipient."""
     found: set[str] = set()
-    for name in ("To", "Reply-To", "From", "Sender"):
+    for name in ("From", "Sender"):
         found.update(a.lower() for a in find_addresses(view.header(name)))
     returned = view.returned
     if returned is None and view.original_text:
@@ -104,14 +115,14 @@ def _recipient_on(line: str, exclude: set[str]) -> str | None:
     after = line[m.end() :]
     bare_before = before.strip(" \t<\"'*-•>:").strip()
     bare_after = after.strip().lstrip(">\"'").strip()
-    # alone on the line, possibly with <>, quotes, a colon or Sendmail's "..."
-    if not bare_before and (not bare_after or re.match(r"^[:.,;]|^\(|^\.\.\.", bare_after)):
+    # first on the line (alone, or followed by the reason), or after a reply code
+    if not bare_before or re.fullmatch(r"[245]\d\d[ -]?", bare_before):
         return addr
+    if re.search(r"(?:mail from|from|sender|envelope-from)[:= ]*<?$", before, re.IGNORECASE):
+        return None
     if re.search(r"rcpt to:?\s*<?$", before, re.IGNORECASE):
         return addr
     if _LEAD_IN.search(before.rstrip()):
-        return addr
-    if not bare_before and bare_after[:1] in ":>":
         return addr
     return None
 
@@ -131,6 +142,27 @@ def _segments(lines: list[str], exclude: set[str]) -> list[tuple[str, int]]:
     return found
 
 
+def _failed_header(view: MailView) -> list[str]:
+    """Exim's and others' X-Failed-Recipients header."""
+    return find_addresses(view.header("X-Failed-Recipients"))
+
+
+def _returned_recipients(view: MailView, exclude: set[str]) -> list[str]:
+    """The To and Cc of the returned message, for notices that name no recipient."""
+    returned = view.returned
+    if returned is None:
+        original = view.original_text.lstrip()
+        if not original:
+            return []
+        returned = email.message_from_string(original[:20000])
+    found: list[str] = []
+    for name in ("To", "Cc"):
+        value = returned.get(name)
+        if value is not None:
+            found.extend(a for a in find_addresses(str(value)) if a.lower() not in exclude)
+    return found
+
+
 def detect(view: MailView) -> list[Candidate] | None:
     """Candidates for a plain-text bounce; None when the message is not one."""
     if not looks_like_bounce(view):
@@ -139,6 +171,12 @@ def detect(view: MailView) -> list[Candidate] | None:
     lines = notice.split("\n")
     exclude = _senders(view)
     found = _segments(lines, exclude)
+    failed = _failed_header(view)
+    if failed:
+        located = {a.lower(): i for a, i in found}
+        found = [(a, located.get(a.lower(), 0)) for a in failed]
+    if not found:
+        found = [(a, 0) for a in _returned_recipients(view, exclude)]
     if not found:
         loose = [
             a for a in find_addresses(notice) if a.lower() not in exclude and not _ROLE.match(a)
