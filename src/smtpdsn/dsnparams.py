@@ -88,7 +88,10 @@ class DSNParameterError(InvalidReplyError):
         message = f"{parameter}: {problem}" if parameter else problem
         super().__init__(message)
         self.parameter = parameter
-        self.reply = Reply(501, "5.5.4", f"Invalid parameter {message}")
+        if parameter:
+            self.reply = Reply(501, "5.5.4", f"Invalid parameter {message}")
+        else:
+            self.reply = Reply(501, "5.5.4", f"Invalid parameters: {message}")
 
 
 def _printable(text: str) -> bool:

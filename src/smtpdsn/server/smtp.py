@@ -28,7 +28,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from aiosmtpd.smtp import MISSING, SMTP, Envelope
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, syntax
 
 from .._version import __version__
 from ..dsnparams import (
@@ -192,6 +192,7 @@ class DSNSMTP(SMTP):
 
     # -- commands ---------------------------------------------------------------------------
 
+    @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str | None) -> None:
         """EHLO, advertising PIPELINING, ENHANCEDSTATUSCODES and DSN; one write."""
         if not hostname:
@@ -252,6 +253,7 @@ class DSNSMTP(SMTP):
             return None
         return address, params
 
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_MAIL(self, arg: str | None) -> None:
         """MAIL FROM, with BODY, SMTPUTF8, SIZE, RET and ENVID."""
         if await self.check_helo_needed():
@@ -313,6 +315,7 @@ class DSNSMTP(SMTP):
             cast(DSNEnvelope, self.envelope).dsn_mail = dsn
         await self.push(status)
 
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
     async def smtp_RCPT(self, arg: str | None) -> None:
         """RCPT TO, with NOTIFY and ORCPT."""
         if await self.check_helo_needed():

@@ -1,0 +1,185 @@
+"""RFC 2034: every 2xx/4xx/5xx reply carries a fitting enhanced code, aiosmtpd's own included.
+
+A plain aiosmtpd handler (no hooks) leaves every reply to aiosmtpd; a raw socket client
+drives each command and error path and checks each reply line exactly.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import smtpdsn
+from smtpdsn.server.enhance import add_enhanced_status, has_enhanced_status, status_for
+
+from tests.server_support import RawClient, ServerThread
+
+GREETING = f"220 smtpdsn.test smtpdsn {smtpdsn.__version__}"
+EHLO = (
+    "250-smtpdsn.test\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n"
+    "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250 HELP"
+)
+MAIL_SYNTAX = "501 5.5.4 Syntax: MAIL FROM: <address> [SP <mail-parameters>]"
+RCPT_SYNTAX = "501 5.5.4 Syntax: RCPT TO: <address> [SP <mail-parameters>]"
+COMMANDS = "AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET VRFY"
+
+
+class Plain:
+    """A handler with no hooks: every reply is aiosmtpd's built-in one."""
+
+
+SESSION: list[tuple[str, str]] = [
+    ("MAIL FROM:<a@b>", "503 5.5.1 Error: send HELO first"),
+    ("RCPT TO:<a@b>", "503 5.5.1 Error: send HELO first"),
+    ("DATA", "503 5.5.1 Error: send HELO first"),
+    # Replies to HELO and EHLO carry no code (RFC 2034 section 4).
+    ("HELO", "501 Syntax: HELO hostname"),
+    ("EHLO", "501 Syntax: EHLO hostname"),
+    ("HELO client.test", "250 smtpdsn.test"),
+    ("MAIL FROM:<a@b> SIZE=10", "501 5.5.4 Syntax: MAIL FROM: <address>"),
+    ("RSET", "250 2.0.0 OK"),
+    ("EHLO client.test", EHLO),
+    ("NOOP", "250 2.0.0 OK"),
+    ("NOOP anything", "250 2.0.0 OK"),
+    ("HELP", f"250 2.0.0 Supported commands: {COMMANDS}"),
+    ("HELP MAIL", "250 2.0.0 Syntax: MAIL FROM: <address> [SP <mail-parameters>]"),
+    ("HELP RCPT", "250 2.0.0 Syntax: RCPT TO: <address> [SP <mail-parameters>]"),
+    ("HELP FOO", f"501 5.5.4 Supported commands: {COMMANDS}"),
+    ("VRFY", "501 5.5.4 Syntax: VRFY <address>"),
+    ("VRFY <a@b>", "252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery"),
+    ("VRFY <@>", "502 5.5.1 Could not VRFY <@>"),
+    ("EXPN list", "502 5.5.1 EXPN not implemented"),
+    ("RCPT TO:<a@b>", "503 5.5.1 Error: need MAIL command"),
+    ("DATA", "503 5.5.1 Error: need RCPT command"),
+    ("MAIL", MAIL_SYNTAX),
+    ("MAIL TO:<a@b>", MAIL_SYNTAX),
+    ("MAIL FROM:", MAIL_SYNTAX),
+    ("MAIL FROM:<@@>", "553 5.1.3 Error: malformed address"),
+    ("MAIL FROM:<a@b> BODY=9BIT", "501 5.5.4 Error: BODY can only be one of 7BIT, 8BITMIME"),
+    ("MAIL FROM:<a@b> SMTPUTF8=x", "501 5.5.4 Error: SMTPUTF8 takes no arguments"),
+    ("MAIL FROM:<a@b> SIZE=abc", MAIL_SYNTAX),
+    (
+        "MAIL FROM:<a@b> SIZE=999999999",
+        "552 5.3.4 Error: message size exceeds fixed maximum message size",
+    ),
+    (
+        "MAIL FROM:<a@b> FOO=1",
+        "555 5.5.4 MAIL FROM parameter FOO not recognized or not implemented",
+    ),
+    (
+        "MAIL FROM:<a@b> RET=FULL RET=FULL",
+        "501 5.5.4 Invalid parameter RET: the parameter is given more than once",
+    ),
+    ("MAIL FROM:<a@b> =x", "501 5.5.4 Invalid parameters: '=x' is not a valid ESMTP parameter"),
+    ("MAIL FROM:<a@b> BODY=8bitmime", "250 2.1.0 OK"),
+    ("MAIL FROM:<c@d>", "503 5.5.1 Error: nested MAIL command"),
+    ("RCPT", RCPT_SYNTAX),
+    ("RCPT FROM:<a@b>", RCPT_SYNTAX),
+    ("RCPT TO:<@@>", "553 5.1.3 Error: malformed address"),
+    ("RCPT TO:<a@b> SIZE=1", "555 5.5.4 RCPT TO parameter SIZE not recognized or not implemented"),
+    ("RCPT TO:<a@b>", "250 2.1.5 OK"),
+    ("DATA x", "501 5.5.4 Syntax: DATA"),
+    ("RSET x", "501 5.5.4 Syntax: RSET"),
+    ("QUIT x", "501 5.5.4 Syntax: QUIT"),
+    ("STARTTLS", "454 4.7.0 TLS not available"),
+    ("STARTTLS x", "501 5.5.4 Syntax: STARTTLS"),
+    ("AUTH PLAIN", "538 5.7.11 Encryption required for requested authentication mechanism"),
+    ("", "500 5.5.2 Error: bad syntax"),
+    ("NOOP " + "x" * 600, "500 5.5.2 Command line too long"),
+    ("X" * 1200, "500 5.5.2 Command line too long"),
+    ("BOGUS", '500 5.5.1 Error: command "BOGUS" not recognized'),
+    ("NO\x00OP", '500 5.5.1 Error: command "NO?OP" not recognized'),
+]
+
+
+def test_every_builtin_reply_carries_a_fitting_code() -> None:
+    with ServerThread(Plain(), data_size_limit=1000) as st, RawClient(st.port) as c:
+        assert c.reply() == GREETING
+        for command, expected in SESSION:
+            assert c.cmd(command) == expected, command
+        # DATA: 354 has no code; the end-of-data replies do.
+        assert c.cmd("DATA") == "354 End data with <CR><LF>.<CR><LF>"
+        assert c.cmd("x" * 2000 + "\r\n.") == "500 5.5.2 Line too long (see RFC5321 4.5.3.1.6)"
+        assert c.cmd("MAIL FROM:<a@b>") == "250 2.1.0 OK"
+        assert c.cmd("RCPT TO:<a@b>") == "250 2.1.5 OK"
+        assert c.cmd("DATA") == "354 End data with <CR><LF>.<CR><LF>"
+        assert c.cmd(("y" * 500 + "\r\n") * 3 + ".") == "552 5.3.4 Error: Too much mail data"
+        assert c.cmd("MAIL FROM:<a@b>") == "250 2.1.0 OK"
+        assert c.cmd("RCPT TO:<a@b>") == "250 2.1.5 OK"
+        assert c.cmd("DATA") == "354 End data with <CR><LF>.<CR><LF>"
+        assert c.cmd("hello\r\n.") == "250 2.0.0 OK"
+        assert c.cmd("QUIT") == "221 2.0.0 Bye"
+        assert c.closed()
+
+
+def test_too_many_unknown_commands() -> None:
+    with ServerThread(Plain()) as st, RawClient(st.port) as c:
+        c.reply()
+        for i in range(4):
+            assert c.cmd(f"BOGUS{i}") == f'500 5.5.1 Error: command "BOGUS{i}" not recognized'
+        assert c.cmd("BOGUS4") == "502 5.5.1 Too many unrecognized commands, goodbye."
+        assert c.closed()
+
+
+def test_strict_ascii_mode_and_8bit_garbage() -> None:
+    with ServerThread(Plain(), enable_smtputf8=False) as st, RawClient(st.port) as c:
+        c.reply()
+        assert "SMTPUTF8" not in c.cmd("EHLO x")
+        assert c.cmd("MAIL FROM:<jö@b>".encode()) == "500 5.5.2 Error: strict ASCII mode"
+        assert c.cmd(b"\xff\xfe") == "500 5.5.2 Error: bad syntax"
+        assert c.cmd("NOOP") == "250 2.0.0 OK"
+
+
+def test_handler_replies_without_code_get_one() -> None:
+    class Handler:
+        async def handle_RCPT(
+            self, server: object, session: object, envelope: object, address: str, opts: object
+        ) -> str:
+            if address.startswith("multi"):
+                return "550-first line\r\n550 second line"
+            if address.startswith("coded"):
+                return str(smtpdsn.no_such_user())
+            return "450 Try later"
+
+    with ServerThread(Handler()) as st, RawClient(st.port) as c:
+        c.reply()
+        c.cmd("EHLO x")
+        assert c.cmd("MAIL FROM:<a@b>") == "250 2.1.0 OK"
+        assert c.cmd("RCPT TO:<multi@x>") == "550-5.0.0 first line\r\n550 5.0.0 second line"
+        assert c.cmd("RCPT TO:<coded@x>") == "550 5.1.1 No such user"
+        assert c.cmd("RCPT TO:<other@x>") == "450 4.0.0 Try later"
+
+
+@pytest.mark.parametrize(
+    ("reply", "command", "expected"),
+    [
+        ("250 OK", "MAIL", "250 2.1.0 OK"),
+        ("250 OK", "RCPT", "250 2.1.5 OK"),
+        ("250 OK", "DATA", "250 2.0.0 OK"),
+        ("250 OK", None, "250 2.0.0 OK"),
+        ("221 Bye", "QUIT", "221 2.0.0 Bye"),
+        ("503 Error: need MAIL command", "RCPT", "503 5.5.1 Error: need MAIL command"),
+        ("501 Syntax: RSET", "RSET", "501 5.5.4 Syntax: RSET"),
+        ("552 Error: Too much mail data", "DATA", "552 5.3.4 Error: Too much mail data"),
+        ("421 closing", None, "421 4.0.0 closing"),
+        ("599 odd", None, "599 5.0.0 odd"),
+        ("250", None, "250 2.0.0"),
+        ("250-a\r\n250-\r\n250 b", None, "250-2.0.0 a\r\n250-2.0.0\r\n250 2.0.0 b"),
+        ("550-5.1.1 a\r\n550 5.1.1 b", None, "550-5.1.1 a\r\n550 5.1.1 b"),
+        ("354 Go ahead", "DATA", "354 Go ahead"),
+        ("334 VXNlcm5hbWU6", "AUTH", "334 VXNlcm5hbWU6"),
+        ("not a reply", None, "not a reply"),
+        ("550-a\r\n451 b", None, "550-a\r\n451 b"),
+        ("550 5.1.10 null MX", None, "550 5.1.10 null MX"),
+    ],
+)
+def test_add_enhanced_status(reply: str, command: str | None, expected: str) -> None:
+    assert add_enhanced_status(reply, command) == expected
+
+
+def test_helpers() -> None:
+    assert has_enhanced_status("5.1.1 x")
+    assert has_enhanced_status("2.0.0")
+    assert not has_enhanced_status("5.1.1x")
+    assert not has_enhanced_status("OK")
+    assert status_for(354, "x", "DATA") is None
+    assert status_for(250, "x", "AUTH") == "2.7.0"
