@@ -10,7 +10,6 @@ import pytest
 
 import smtpdsn
 from smtpdsn.server.enhance import add_enhanced_status, has_enhanced_status, status_for
-
 from tests.server_support import RawClient, ServerThread
 
 GREETING = f"220 smtpdsn.test smtpdsn {smtpdsn.__version__}"
