@@ -73,22 +73,24 @@ class PluginHandler:
     async def handle_CONNECT(self, server: Any, session: Any, envelope: Any) -> str | None:
         """Connect stage: None keeps the greeting; a refusal replaces it.
 
-        A permanent refusal is sent as ``554`` and the session then only accepts QUIT
-        (RFC 5321 section 3.1); a transient one is sent as ``421`` and closes.
+        A greeting may only be 220, 554 or 421 (RFC 5321 sections 3.1 and 4.2), so a
+        permanent refusal is sent as ``554`` and a transient one as ``421`` (enhanced status
+        and text kept). After a 554 without a closing verdict the session only accepts
+        QUIT (RFC 5321 section 3.1); a 421 and the closing verdicts close the connection.
         """
         resolution = await self.runner.run("connect", session, envelope, peer=session.peer)
         if resolution is None or resolution.accepted:
             return None
         reply = resolution.reply
         assert reply is not None
-        if reply.is_transient and not resolution.disconnect:
-            resolution = resolve(resolution.verdict, reply.with_code(421))
+        if not reply.is_permanent:  # 4xx, or DISCONNECT's 221
             server.close_after_reply()
-            return str(resolution.reply)
-        if not resolution.disconnect:
+            return str(reply.with_code(421))
+        if resolution.disconnect:
+            server.close_after_reply()
+        else:
             server.refuse_session()
-            return str(reply.with_code(554))
-        return self._apply(server, resolution)
+        return str(reply.with_code(554))
 
     async def _greet(self, stage: str, server: Any, session: Any, envelope: Any, host: str) -> str:
         resolution = await self.runner.run(stage, session, envelope, host, peer=session.peer)
