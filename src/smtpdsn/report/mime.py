@@ -21,13 +21,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.generator import BytesGenerator
+from email.message import Message
+from email.policy import EmailPolicy
 from typing import Final
 
-__all__ = ["MAX_DEPTH", "MAX_PARTS", "Part", "normalize_newlines", "walk"]
+__all__ = ["MAX_DEPTH", "MAX_PARTS", "Part", "flatten_message", "normalize_newlines", "walk"]
 
 #: Parts nested deeper than this are not examined.
 MAX_DEPTH: Final = 100
@@ -73,6 +77,20 @@ class Part:
 def normalize_newlines(data: bytes) -> bytes:
     """Turn CRLF and bare CR line endings into LF."""
     return _NEWLINE.sub(b"\n", data) if b"\r" in data else data
+
+
+def flatten_message(message: Message) -> bytes | None:
+    """Serialise a Message as it was parsed (no refolding), or None when the standard
+    library cannot serialise it."""
+    policy = message.policy
+    if isinstance(policy, EmailPolicy):
+        policy = policy.clone(refold_source="none", linesep="\n")
+    buffer = io.BytesIO()
+    try:
+        BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(message)
+    except Exception:  # the stdlib generator raises many kinds of error on odd messages
+        return None
+    return buffer.getvalue()
 
 
 def _split_entity(data: bytes) -> tuple[dict[str, str], bytes]:

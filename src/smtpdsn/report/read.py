@@ -9,15 +9,12 @@ and some MTAs put the part in ``multipart/mixed``). Parts inside a returned mess
 
 from __future__ import annotations
 
-import io
-from email.generator import BytesGenerator
 from email.message import Message
-from email.policy import EmailPolicy
 from typing import BinaryIO, Final
 
 from .body import Notes, parse_body
 from .errors import ReportSyntaxError
-from .mime import Part, normalize_newlines, walk
+from .mime import Part, flatten_message, normalize_newlines, walk
 from .model import DeliveryReport
 
 __all__ = ["REPORT_TYPES", "parse_reports"]
@@ -100,7 +97,10 @@ def _to_bytes(source: object) -> bytes:
     if isinstance(source, str):
         return source.encode("utf-8", "surrogateescape")
     if isinstance(source, Message):
-        return _flatten(source)
+        data = flatten_message(source)
+        if data is None:
+            raise ReportSyntaxError("the email.message.Message cannot be serialised to be read")
+        return data
     read = getattr(source, "read", None)
     if callable(read):
         data = read()
@@ -115,19 +115,6 @@ def _to_bytes(source: object) -> bytes:
         f"expected bytes, str, a binary file or an email.message.Message, "
         f"got {type(source).__name__}"
     )
-
-
-def _flatten(message: Message) -> bytes:
-    """Serialise a Message as it was parsed (no refolding) to read it with our walker."""
-    policy = message.policy
-    if isinstance(policy, EmailPolicy):
-        policy = policy.clone(refold_source="none", linesep="\n")
-    buffer = io.BytesIO()
-    try:
-        BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(message)
-    except Exception as exc:  # the stdlib generator raises many kinds on odd messages
-        raise ReportSyntaxError(f"the message cannot be serialised to be read: {exc}") from None
-    return buffer.getvalue()
 
 
 def _read_part(part: Part, limits: list[str], strict: bool) -> DeliveryReport:

@@ -1,0 +1,238 @@
+"""Building a delivery status notification message: :func:`build_report` (RFC 3464,
+RFC 6522, RFC 6533, RFC 3461 section 6).
+
+The message is ``multipart/report; report-type=delivery-status`` with three parts: a
+plain-text explanation, the ``message/delivery-status`` part, and the returned message
+(``message/rfc822``, RET=FULL) or its header section (``text/rfc822-headers``, the
+default). With non-ASCII text anywhere in the report fields (an address, a diagnostic)
+the RFC 6533 types are used instead: ``message/global-delivery-status``,
+``message/global`` and ``message/global-headers``; the message then has the SMTPUTF8
+policy and must travel over SMTPUTF8.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import secrets
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.generator import BytesGenerator, Generator
+from email.message import EmailMessage, Message, MIMEPart
+from email.utils import format_datetime, make_msgid
+from typing import Final
+
+from ..dsnparams import MailParams
+from .body import format_report
+from .compose import DEFAULT_NOTIFY, RecipientOutcome, compose_report
+from .errors import InvalidReportError
+from .mime import flatten_message, normalize_newlines
+from .model import Action, DeliveryReport, TypedValue
+from .text import explain, subject_for
+
+__all__ = ["build_report", "render_report"]
+
+_FROM_NAME: Final = "Mail Delivery System"
+
+
+class _Verbatim(Message):
+    """A payload the generators write exactly as given (line endings made the policy's).
+
+    The standard library cannot write a ``message/delivery-status`` part whose fields it
+    did not fold itself, and refolds a returned message's header lines; this class writes
+    its ``text`` through the generator's ``_write_headers`` hook, unchanged.
+    """
+
+    def __init__(self, data: bytes, fields: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__()
+        self._data = normalize_newlines(data)
+        for name, value in fields:
+            self[name] = value  # for reading the built object only
+
+    def _write_headers(self, generator: Generator) -> None:
+        policy = generator.policy
+        linesep = policy.linesep if policy is not None else "\n"
+        data = self._data.replace(b"\n", linesep.encode("ascii"))
+        if isinstance(generator, BytesGenerator):
+            generator.write(data.decode("ascii", "surrogateescape"))
+        else:
+            generator.write(data.decode("utf-8", "replace"))
+
+
+def _blocks(lines: list[str]) -> list[Message[str, str] | str]:
+    """One verbatim block per group of field lines, each ending with an empty line."""
+    blocks: list[Message[str, str] | str] = []
+    group: list[str] = []
+    for line in [*lines, ""]:
+        if line:
+            group.append(line)
+            continue
+        if group:
+            fields: list[tuple[str, str]] = []
+            for raw in group:
+                if raw[0] == " " and fields:
+                    fields[-1] = (fields[-1][0], fields[-1][1] + raw)
+                else:
+                    name, _, value = raw.partition(":")
+                    fields.append((name, value.strip(" ")))
+            text = "\n".join(group) + "\n\n"
+            blocks.append(_Verbatim(text.encode("utf-8"), fields))
+            group = []
+    return blocks
+
+
+def _one(part: Message[str, str]) -> list[Message[str, str] | str]:
+    return [part]
+
+
+def _sender(sender: str) -> str:
+    address = sender[1:-1] if sender.startswith("<") and sender.endswith(">") else sender
+    if not address or any(not ch.isprintable() or ch in " \t" for ch in address):
+        raise InvalidReportError(
+            f"the envelope sender {sender[:60]!r} is empty or contains white space or "
+            "control characters"
+        )
+    if len(address.encode("utf-8", "surrogatepass")) > 900:
+        raise InvalidReportError("the envelope sender is longer than 900 octets")
+    return address
+
+
+def render_report(
+    report: DeliveryReport,
+    original: bytes | Message,
+    *,
+    sender: str,
+    ret: str | None = None,
+    date: datetime | None = None,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """Write report records (from :func:`~smtpdsn.report.compose.compose_report`) as a
+    DSN message; :func:`build_report` does both steps.
+
+    Raises:
+        InvalidReportError: the sender or the original message cannot be used.
+    """
+    if report.reporting_mta is None or not report.recipients:
+        raise InvalidReportError("the report needs a Reporting-MTA and at least one recipient")
+    host = report.reporting_mta.value
+    address = _sender(sender)
+    raw = original if isinstance(original, bytes) else flatten_message(original)
+    if raw is None or not isinstance(raw, bytes):
+        raise InvalidReportError("the original message must be bytes or an email Message")
+    raw = normalize_newlines(raw)
+    is_global = report.is_global or not raw.partition(b"\n\n")[0].isascii()
+    if is_global != report.is_global:
+        report = replace(report, is_global=is_global)
+    policy = email.policy.SMTPUTF8 if is_global else email.policy.SMTP
+    msg = EmailMessage(policy=policy)
+    msg["From"] = f"{_FROM_NAME} <MAILER-DAEMON@{host}>"
+    msg["To"] = f"<{address}>"
+    msg["Subject"] = subject_for(report)
+    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Message-ID"] = message_id or make_msgid("dsn", domain=host)
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["MIME-Version"] = "1.0"
+    boundary = f"=_smtpdsn_{secrets.token_hex(12)}"
+    msg["Content-Type"] = (
+        f'multipart/report; report-type=delivery-status; boundary="{boundary}"'
+    )
+    msg.preamble = "This is a MIME-encapsulated message."
+
+    text = MIMEPart(policy=policy)
+    body = explain(report, host)
+    text.set_content(body, charset="utf-8" if not body.isascii() else "us-ascii",
+                     cte="8bit" if not body.isascii() else "7bit")
+
+    status = MIMEPart(policy=policy)
+    lines = format_report(report)
+    if is_global:
+        status["Content-Type"] = "message/global-delivery-status"
+        status["Content-Transfer-Encoding"] = "8bit"
+        status.set_payload(_one(_Verbatim(("\n".join(lines) + "\n").encode("utf-8"))))
+    else:
+        status["Content-Type"] = "message/delivery-status"
+        status["Content-Transfer-Encoding"] = "7bit"
+        status.set_payload(_blocks(lines))
+
+    full = ret == "FULL" and any(r.action is Action.FAILED for r in report.recipients)
+    section = raw if full else raw.partition(b"\n\n")[0] + b"\n"
+    returned = MIMEPart(policy=policy)
+    if full:
+        returned["Content-Type"] = "message/global" if is_global else "message/rfc822"
+    else:
+        returned["Content-Type"] = "message/global-headers" if is_global else "text/rfc822-headers"
+    returned["Content-Transfer-Encoding"] = "7bit" if section.isascii() else "8bit"
+    if full or is_global:
+        returned.set_payload(_one(_Verbatim(section)))
+    else:
+        returned.set_payload(section.decode("ascii"))
+    parts: list[Message[str, str] | str] = [text, status, returned]
+    msg.set_payload(parts)
+    return msg
+
+
+def build_report(
+    original: bytes | Message,
+    outcomes: Sequence[RecipientOutcome],
+    *,
+    sender: str,
+    reporting_mta: str,
+    mail_params: MailParams | None = None,
+    arrival_date: datetime | None = None,
+    received_from_mta: str | TypedValue | None = None,
+    default_notify: frozenset[str] = DEFAULT_NOTIFY,
+    date: datetime | None = None,
+    message_id: str | None = None,
+    extensions: Sequence[tuple[str, str]] = (),
+) -> EmailMessage | None:
+    """Build the delivery status notification for a message.
+
+    Args:
+        original: the message as received (bytes, any line endings), or a Message.
+        outcomes: one :class:`RecipientOutcome` per recipient to report on.
+        sender: the envelope sender (MAIL FROM) the DSN goes to; ``""`` or ``"<>"``
+            for the null sender.
+        reporting_mta: this MTA's host name (Reporting-MTA, and the From address
+            ``MAILER-DAEMON@<name>``).
+        mail_params: the MAIL parameters: RET (FULL returns the whole message in a
+            report with a failed recipient; else only its header section) and ENVID
+            (Original-Envelope-Id).
+        arrival_date: when the message arrived (Arrival-Date), timezone-aware.
+        received_from_mta: the host the message came from (Received-From-MTA).
+        default_notify: the NOTIFY used for a recipient that gave none.
+        date: the Date of the report (default: now).
+        message_id: the Message-ID (default: a new one at the reporting MTA's name).
+        extensions: further per-message fields, (name, value).
+
+    Returns:
+        The DSN as an :class:`email.message.EmailMessage` (serialise with ``bytes(msg)``
+        or ``msg.as_bytes()``), or None when no DSN is due: the sender is null, or the
+        recipients' NOTIFY asks for no report of these outcomes (NEVER; SUCCESS and
+        DELAY only when asked).
+
+    Raises:
+        InvalidReportError: the reporting MTA name is not a host name, an address is
+            over 900 octets, a date is naive, a status is invalid, an outcome has
+            neither reply nor action nor status, or an extension name is not a field
+            name. Nothing is built.
+    """
+    report = compose_report(
+        outcomes,
+        sender=sender,
+        reporting_mta=reporting_mta,
+        mail_params=mail_params,
+        arrival_date=arrival_date,
+        received_from_mta=received_from_mta,
+        default_notify=default_notify,
+        extensions=extensions,
+    )
+    if report is None:
+        return None
+    return render_report(
+        report,
+        original,
+        sender=sender,
+        ret=mail_params.ret if mail_params is not None else None,
+        date=date,
+        message_id=message_id,
+    )

@@ -1,0 +1,312 @@
+"""Turning an envelope and delivery outcomes into report records (RFC 3461 section 6,
+RFC 3464 sections 2.2 and 2.3, RFC 6533 section 3).
+
+:func:`compose_report` applies the DSN rules (NOTIFY, null sender) and makes every value
+safe for a field: caller text cannot start a new line or a new field, addresses that are
+not plain ASCII become RFC 6533 ``utf-8`` addresses with ``\\x{HEX}`` escapes, and every
+line fits in 998 octets. :func:`~smtpdsn.report.build_report` writes the result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from ..dsnparams import MailParams, RcptParams
+from ..errors import StatusSyntaxError
+from ..reply import Reply
+from ..status import EnhancedStatus
+from .errors import InvalidReportError
+from .fields import clean_text
+from .model import Action, DeliveryReport, RecipientStatus, TypedValue
+
+__all__ = ["DEFAULT_NOTIFY", "RecipientOutcome", "compose_report", "host_name"]
+
+#: What a recipient without NOTIFY gets reports for (RFC 3461 section 4.1 lets the MTA
+#: choose between FAILURE and FAILURE,DELAY).
+DEFAULT_NOTIFY: Final = frozenset({"FAILURE", "DELAY"})
+_NOTIFY_FOR: Final = {
+    Action.FAILED: "FAILURE",
+    Action.DELAYED: "DELAY",
+    Action.DELIVERED: "SUCCESS",
+    Action.RELAYED: "SUCCESS",
+    Action.EXPANDED: "SUCCESS",
+}
+_ACTION_FOR_CLASS: Final = {2: Action.DELIVERED, 4: Action.DELAYED, 5: Action.FAILED}
+_CLASS_FOR_ACTION: Final = {
+    Action.FAILED: 5,
+    Action.DELAYED: 4,
+    Action.DELIVERED: 2,
+    Action.RELAYED: 2,
+    Action.EXPANDED: 2,
+}
+# An address longer than this cannot be written within a 998-octet line.
+_MAX_ADDRESS_OCTETS: Final = 900
+# QCHAR = %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e (RFC 6533): kept as is in a utf-8 address.
+_QCHAR: Final = frozenset(chr(c) for c in range(0x21, 0x7F)) - {"+", "=", "\\"}
+# RFC 1123 host name (letters, digits, hyphens; dot-separated labels) or an address literal.
+_LABEL: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?|\[[!-Z^-~]{{1,200}}\]")
+# field-name = 1*<any CHAR, excluding CTLs, SPACE, and ":">; kept short so the line folds.
+_FIELD_NAME: Final = re.compile(r"[!-9;-~]{1,76}")
+# type = atom
+_ATOM: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,40}")
+_STANDARD: Final = frozenset(
+    {
+        "original-envelope-id", "reporting-mta", "dsn-gateway", "received-from-mta",
+        "arrival-date", "original-recipient", "final-recipient", "action", "status",
+        "remote-mta", "diagnostic-code", "last-attempt-date", "final-log-id",
+        "will-retry-until",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientOutcome:
+    """What happened to one recipient: the input of :func:`build_report` per recipient.
+
+    Give either ``reply`` (the SMTP reply that ended the attempt; action, status and
+    Diagnostic-Code are taken from it) or ``action`` and/or ``status``; explicit values win
+    over the reply's.
+
+    Attributes:
+        recipient: the envelope recipient as received (RCPT TO, without ``<>``).
+        reply: the final reply for this recipient, e.g. ``Reply(550, "5.1.1", ...)``.
+        action: the Action; default from the reply's or status's class (5 failed,
+            4 delayed, 2 delivered).
+        status: the enhanced status; default the reply's, else X.0.0 of the class.
+        diagnostic: Diagnostic-Code text (an ``smtp`` diagnostic), or a TypedValue
+            for another type; default the reply's text.
+        params: the recipient's RCPT parameters (NOTIFY, ORCPT), or None.
+        remote_mta: the host name of the MTA that gave the reply, if any.
+        last_attempt_date, will_retry_until: timezone-aware datetimes (the second only
+            for a delayed recipient).
+        final_log_id: the log identifier of the final attempt.
+        extensions: further per-recipient fields, (name, value).
+    """
+
+    recipient: str
+    reply: Reply | None = None
+    action: Action | None = None
+    status: EnhancedStatus | str | None = None
+    diagnostic: str | TypedValue | None = None
+    params: RcptParams | None = None
+    remote_mta: str | TypedValue | None = None
+    last_attempt_date: datetime | None = None
+    will_retry_until: datetime | None = None
+    final_log_id: str | None = None
+    extensions: Sequence[tuple[str, str]] = ()
+
+
+def host_name(name: str) -> str:
+    """Check a reporting MTA name and return its ASCII form (IDNA for a non-ASCII name).
+
+    Raises:
+        InvalidReportError: ``name`` is not a host name or address literal.
+    """
+    if not isinstance(name, str):
+        raise InvalidReportError(f"the reporting MTA name must be a string, got {name!r}")
+    ascii_name = name
+    if not name.isascii():
+        try:
+            ascii_name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_name = ""
+    if len(ascii_name) > 253 or _HOST.fullmatch(ascii_name) is None:
+        raise InvalidReportError(
+            f"the reporting MTA name {name[:80]!r} is not a host name such as mx.example.com"
+        )
+    return ascii_name
+
+
+def _address(addr_type: str, address: str, what: str) -> TypedValue:
+    """The typed value for an address: plain ``rfc822`` when it is printable ASCII without
+    spaces, else an RFC 6533 ``utf-8`` address with CTLs, SP, ``\\``, ``+``, ``=`` escaped."""
+    kind = addr_type.lower()
+    if kind not in ("rfc822", "utf-8"):
+        value = TypedValue(kind, clean_text(address))
+    elif kind == "rfc822" and all(ch in _QCHAR or ch in "+=\\" for ch in address):
+        value = TypedValue("rfc822", address)
+    else:
+        escaped = "".join(
+            ch
+            if ch in _QCHAR or (ord(ch) > 0x7F and ch.isprintable() and not ch.isspace())
+            else f"\\x{{{ord(ch):X}}}"
+            for ch in address
+        )
+        value = TypedValue("utf-8", escaped)
+    if not value.value or len(value.value.encode("utf-8", "surrogatepass")) > _MAX_ADDRESS_OCTETS:
+        raise InvalidReportError(
+            f"the {what} {address[:60]!r} is empty or longer than {_MAX_ADDRESS_OCTETS} octets"
+        )
+    return value
+
+
+def _typed(value: str | TypedValue, default_type: str, what: str) -> TypedValue:
+    if isinstance(value, TypedValue):
+        if _ATOM.fullmatch(value.type) is None:
+            raise InvalidReportError(f"the {what} type {value.type!r} is not an atom")
+        return TypedValue(value.type.lower(), clean_text(value.value))
+    if not isinstance(value, str):
+        raise InvalidReportError(f"the {what} must be a string or a TypedValue, got {value!r}")
+    return TypedValue(default_type, clean_text(value))
+
+
+def _date(value: datetime | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidReportError(f"the {what} must be a timezone-aware datetime, got {value!r}")
+    if not 1900 <= value.year <= 9999:
+        raise InvalidReportError(f"the {what} year {value.year} is outside 1900-9999")
+    offset = value.utcoffset()
+    if offset is not None and offset.seconds % 60:
+        value = value.astimezone(UTC)
+    return value.replace(microsecond=0)
+
+
+def _extensions(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for name, value in items:
+        if not isinstance(name, str) or _FIELD_NAME.fullmatch(name) is None:
+            raise InvalidReportError(
+                f"extension field name {name!r} is not a field name "
+                "(1 to 76 printable ASCII characters, no space or colon)"
+            )
+        if name.lower() in _STANDARD:
+            raise InvalidReportError(f"{name!r} is an RFC 3464 field, not an extension")
+        if not isinstance(value, str):
+            raise InvalidReportError(f"extension field {name} must have a string value")
+        out.append((name, clean_text(value)))
+    return out
+
+
+def _status(outcome: RecipientOutcome) -> tuple[Action, EnhancedStatus]:
+    status: EnhancedStatus | None
+    if isinstance(outcome.status, str):
+        try:
+            status = EnhancedStatus.parse(outcome.status)
+        except StatusSyntaxError as exc:
+            raise InvalidReportError(str(exc)) from None
+    elif outcome.status is None or isinstance(outcome.status, EnhancedStatus):
+        status = outcome.status
+    else:
+        raise InvalidReportError(
+            f"status must be an EnhancedStatus or a string, got {outcome.status!r}"
+        )
+    reply = outcome.reply
+    if status is None and reply is not None:
+        status = reply.status or EnhancedStatus(reply.code // 100 if reply.code >= 200 else 5, 0, 0)
+    action = outcome.action
+    if action is None:
+        if status is None:
+            raise InvalidReportError(
+                f"the outcome for {outcome.recipient[:60]!r} needs a reply, an action or a status"
+            )
+        action = _ACTION_FOR_CLASS[status.class_]
+    if status is None:
+        status = EnhancedStatus(_CLASS_FOR_ACTION[action], 0, 0)
+    return action, status.canonical()
+
+
+def _recipient(outcome: RecipientOutcome) -> RecipientStatus:
+    if not isinstance(outcome, RecipientOutcome):
+        raise InvalidReportError(f"expected a RecipientOutcome, got {outcome!r}")
+    if not isinstance(outcome.recipient, str):
+        raise InvalidReportError(f"the recipient must be a string, got {outcome.recipient!r}")
+    action, status = _status(outcome)
+    rcpt = RecipientStatus(
+        final_recipient=_address("rfc822", outcome.recipient, "recipient"),
+        action=action,
+        action_text=action.value,
+        status=status,
+        status_text=str(status),
+    )
+    orcpt = outcome.params.orcpt if outcome.params is not None else None
+    if orcpt is not None:
+        try:
+            rcpt.original_recipient = _address(orcpt[0], orcpt[1], "original recipient")
+        except InvalidReportError:
+            rcpt.original_recipient = None  # optional field: left out when it cannot fit
+    if outcome.remote_mta is not None:
+        rcpt.remote_mta = _typed(outcome.remote_mta, "dns", "remote MTA")
+    diagnostic = outcome.diagnostic
+    if diagnostic is None and outcome.reply is not None:
+        diagnostic = " ".join(outcome.reply.split("\r\n"))
+    if diagnostic is not None:
+        rcpt.diagnostic_code = _typed(diagnostic, "smtp", "diagnostic")
+    rcpt.last_attempt_date = _date(outcome.last_attempt_date, "last attempt date")
+    if outcome.will_retry_until is not None and action is not Action.DELAYED:
+        raise InvalidReportError(
+            "Will-Retry-Until is only for a delayed recipient (RFC 3464 section 2.3.9)"
+        )
+    rcpt.will_retry_until = _date(outcome.will_retry_until, "will-retry-until date")
+    if outcome.final_log_id is not None:
+        rcpt.final_log_id = clean_text(outcome.final_log_id)
+    rcpt.extensions = _extensions(outcome.extensions)
+    return rcpt
+
+
+def _wanted(outcome: RecipientOutcome, action: Action, default: frozenset[str]) -> bool:
+    notify = outcome.params.notify if outcome.params is not None else None
+    if notify is None:
+        notify = default
+    return "NEVER" not in notify and _NOTIFY_FOR[action] in notify
+
+
+def compose_report(
+    outcomes: Sequence[RecipientOutcome],
+    *,
+    sender: str,
+    reporting_mta: str,
+    mail_params: MailParams | None = None,
+    arrival_date: datetime | None = None,
+    received_from_mta: str | TypedValue | None = None,
+    default_notify: frozenset[str] = DEFAULT_NOTIFY,
+    extensions: Sequence[tuple[str, str]] = (),
+) -> DeliveryReport | None:
+    """The report records for :func:`~smtpdsn.report.build_report` (same arguments).
+
+    Returns:
+        The report, or None when no DSN is due: the sender is null (``""`` or ``"<>"``),
+        or NOTIFY asks for no report about any outcome given.
+
+    Raises:
+        InvalidReportError: a value cannot be put in a valid report (see
+            :func:`~smtpdsn.report.build_report`). Nothing is built.
+    """
+    if sender in ("", "<>"):
+        return None
+    report = DeliveryReport(reporting_mta=TypedValue("dns", host_name(reporting_mta)))
+    for outcome in outcomes:
+        rcpt = _recipient(outcome)
+        if rcpt.action is not None and _wanted(outcome, rcpt.action, default_notify):
+            report.recipients.append(rcpt)
+    if not report.recipients:
+        return None
+    if mail_params is not None and mail_params.envid is not None:
+        report.original_envelope_id = clean_text(mail_params.envid) or None
+    if received_from_mta is not None:
+        report.received_from_mta = _typed(received_from_mta, "dns", "received-from MTA")
+    report.arrival_date = _date(arrival_date, "arrival date")
+    report.extensions = _extensions(extensions)
+    report.is_global = not (_all_ascii(report) and sender.isascii())
+    return report
+
+
+def _all_ascii(report: DeliveryReport) -> bool:
+    texts: list[str] = [report.original_envelope_id or ""]
+    texts.extend(value for _, value in report.extensions)
+    for rcpt in report.recipients:
+        for typed in (rcpt.original_recipient, rcpt.final_recipient, rcpt.remote_mta,
+                      rcpt.diagnostic_code):
+            if typed is not None:
+                texts.append(typed.value)
+        texts.append(rcpt.final_log_id or "")
+        texts.extend(value for _, value in rcpt.extensions)
+    if report.received_from_mta is not None:
+        texts.append(report.received_from_mta.value)
+    return all(text.isascii() for text in texts)
