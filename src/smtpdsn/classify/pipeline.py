@@ -26,7 +26,7 @@ from .hardsoft import is_hard_bounce
 from .message import MailView
 from .model import Action, Bounce, ClassifyResult, Reason
 from .reasons import reason_from_status, reason_from_text
-from .text import find_reply_code, find_status
+from .text import find_command, find_reply_code, find_status
 
 __all__ = ["REASON_STATUS", "classify_view"]
 
@@ -49,6 +49,12 @@ REASON_STATUS: Final[dict[Reason, tuple[int, int]]] = {
 }
 
 
+_REFUSED_AT_CONNECT: Final = frozenset(
+    {None, Reason.REJECTED, Reason.SYSTEMERROR, Reason.USERUNKNOWN, Reason.HOSTUNKNOWN,
+     Reason.ONHOLD, Reason.SECURITYERROR}
+)
+
+
 def _vague(status: EnhancedStatus) -> bool:
     return status.subject == 0 and status.detail == 0
 
@@ -67,14 +73,27 @@ def _prefer(
     return text, "diagnostic"
 
 
-def _reason(c: Candidate, status: EnhancedStatus | None, diag: str) -> Reason:
+def _reason(c: Candidate, status: EnhancedStatus | None, diag: str, command: str) -> Reason:
     if c.reason is not None:
         return c.reason
     if (status is not None and status.class_ == 2) or c.action is Action.DELIVERED:
         return Reason.DELIVERED
     found = reason_from_text(diag)
+    subject = status.subject if status is not None else 0
+    if found is Reason.USERUNKNOWN and command == "DATA" and subject != 1:
+        # "No such user" after the message was sent: the recipient's filter refused it.
+        return Reason.FILTERED
+    if command in ("CONN", "HELO") and found in _REFUSED_AT_CONNECT:
+        # Refused before any address was given: the client itself is blocked.
+        return Reason.BLOCKED
+    if found is Reason.HOSTUNKNOWN and status is not None and status.class_ == 4:
+        return Reason.NETWORKERROR  # a temporary "domain not found" is a DNS failure
+    if found is Reason.MESGTOOBIG and status is not None and (subject, status.detail) == (2, 3):
+        return Reason.EXCEEDLIMIT  # the per-mailbox limit (X.2.3), not the system's
     if found is not None:
         return found
+    if command in ("CONN", "HELO"):
+        return Reason.BLOCKED
     if c.diagnostic_type in ("x-unix", "x-postfix") and diag:
         return Reason.MAILERERROR
     found = reason_from_status(status)
@@ -105,7 +124,8 @@ def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bou
     diag = c.diagnostic[:_MAX_DIAGNOSTIC]
     status, source = _prefer(c.status, find_status(diag))
     reply = c.reply_code if c.reply_code is not None else find_reply_code(diag)
-    reason = _reason(c, status, diag)
+    command = c.command or find_command(diag) or find_command(c.context)
+    reason = _reason(c, status, diag, command)
     if status is None:
         status = _derive_status(reason, reply, c.action)
         source = "reason" if status is not None else ""
@@ -125,7 +145,7 @@ def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bou
         timestamp=c.timestamp or date,
         status_source=source,
         remote_mta=c.remote_mta,
-        command=c.command,
+        command=command,
         feedback_type=c.feedback_type,
     )
 

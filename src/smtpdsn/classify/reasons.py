@@ -31,7 +31,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.AUTHFAILURE, r"\bdmarc\b|\bspf\b[^.]{0,60}(?:fail|check|record|not (?:designate|permit)|"
      r"softfail)|(?:fail|didn't pass|did not pass|not pass)[^.]{0,40}\b(?:spf|dkim)\b|"
      r"\bdkim\b[^.]{0,40}(?:fail|invalid|not valid|missing|required)|"
-     r"unauthenticated (?:e-?mail|message|sender)|not (?:properly )?authenticated.{0,40}"
+     r"unauthenticated (?:e-?mail|message)|not (?:properly )?authenticated.{0,40}"
      r"(?:sender|domain)|authentication (?:checks?|requirements)|sender authentication|"
      r"\bsender policy framework\b|is not designated to send|not authorized to send on behalf"),
     # -- reverse DNS of the sending host -------------------------------------------------------
@@ -59,9 +59,10 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"exceeds? (?:the )?(?:maximum )?(?:message )?size|too large|too big|"
      r"size limit|message size|maximum (?:message )?size|line too long"),
     # -- the account is disabled or suspended --------------------------------------------------
-    (R.SUSPEND, r"(?:account|mail ?box|user|address|recipient)[^.]{0,40}(?:is |has been |was )?"
+    (R.SUSPEND, r"(?:account|mail ?box|user|address|recipient)[^\n;]{0,50}(?:is |has been |was )?"
      r"(?:disabled|suspended|deactivated|inactive|frozen|locked|expired|closed|"
-     r"on hold|not active|no longer active|temporarily unavailable|not currently active)|"
+     r"on hold|not active|no longer active|temporarily unavailable|not currently active|"
+     r"temporar(?:y|ily) locked)|"
      r"(?:disabled|suspended|inactive|deactivated|closed) (?:account|mail ?box|user)|"
      r"not accepting (?:any )?(?:new )?(?:messages|mail) due to|extended inactivity|"
      r"mailbox unavailable due to"),
@@ -75,7 +76,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"not (?:in|on) (?:my|the) list of allowed rcpthosts|non-accepted domain|"
      r"not a gateway|is not permitted to relay|relaying to <[^>]*> denied"),
     # -- sender's address rejected -------------------------------------------------------------
-    (R.REJECTED, r"sender (?:address |domain |e-?mail address )?(?:rejected|denied|refused|"
+    (R.REJECTED, r"sender (?:address |domain |e-?mail address )?(?:was |is |has been )?(?:rejected|denied|refused|"
      r"invalid|is invalid|blacklisted|blocked|unknown|not (?:allowed|accepted|permitted|"
      r"verified|pre-approved))|sender verif\w* failed|invalid sender|unknown sender|"
      r"(?:sender|from|envelope|mail from)[^.]{0,60}(?:domain|address)[^.]{0,30}"
@@ -85,7 +86,9 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"not allowed to (?:post|send)|you are not (?:allowed|authorized|permitted) to "
      r"(?:post|send)|(?:only|are not) members? (?:can|of)|mail from not owned|"
      r"sender is (?:in|on)[^.]{0,20}(?:black|block) ?list|returned mail not accepted|"
-     r"batv|unroutable sender|sender rejected|"
+     r"batv|unroutable sender|sender rejected|access denied|"
+     r"(?:mail ?from|sender|envelope from) domain [^.]{0,30}(?:listed|blocked|invalid)|"
+     r"from (?:an )?address that (?:has been|is) (?:black|block)listed|"
      r"does not accept (?:mail|messages|e-?mail) from (?:you|your|this)|from: domain"),
     # -- the recipient does not exist ----------------------------------------------------------
     (R.USERUNKNOWN, r"user ?unknown|unknown (?:user|recipient|mailbox|address|local ?part|"
@@ -94,7 +97,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"(?:'s)?(?: name)?[^.]{0,25}(?:does not|doesn't|did not|does no longer) exist|"
      r"(?:user|mailbox|recipient|address|account|addressee)s? (?:is |was )?"
      r"(?:not found|unknown|invalid|not exist|not valid|unavailable|not (?:a )?known|"
-     r"not listed|nonexistent|non-existent|rejected)|"
+     r"not listed|nonexistent|non-existent)|recipient address rejected: (?:access denied|"
+     r"user unknown|undeliverable|unknown|invalid)|recipient (?:name )?is not recognized|"
      r"invalid (?:recipient|mailbox|user|address|e-?mail address)|"
      r"not (?:a )?valid (?:mailbox|user|recipient|address)|no mailbox (?:here|by that name|"
      r"found)|mailbox not found|recipient not (?:found|recognized|known)|"
@@ -106,6 +110,12 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"recipient ?not ?found|(?:user|account)[^.]{0,20}not (?:exist|found)|"
      r"unrecognized (?:user|recipient|address)|user(?:name)? not recogni[sz]ed|"
      r"this user doesn't have|who you sent it to|accounts? (?:.{0,20})?does not exist"),
+    # -- temporary DNS failures (before "domain not found": a 4xx NXDOMAIN is retried) --
+    (R.NOTACCEPT, r"(?:doesn't|does not|don't|do not) receive (?:e-?)?mail|"
+     r"couldn't find a mail exchanger|null mx|nullmx"),
+    (R.NETWORKERROR, r"host not found, try again|dns query failed|"
+     r"temporary (?:dns|lookup|name server) failure|dns (?:type '?\w+'? )?lookup (?:of|failed)|"
+     r"try again later[^.]{0,20}dns"),
     # -- the domain does not exist -------------------------------------------------------------
     (R.HOSTUNKNOWN, r"host ?unknown|unknown (?:host|domain)|no such (?:domain|host)|"
      r"domain (?:name )?(?:not found|does not exist|doesn't exist|unknown|is not valid|"
@@ -125,12 +135,17 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"(?:client|connecting|sending|your) (?:host|ip|server|mta)[^.]{0,40}(?:blocked|"
      r"rejected|refused|denied|banned|not allowed|listed)|(?:ip|address|host)[^.]{0,30}"
      r"(?:is |has been )?(?:blocked|blacklisted|banned|block listed)|connection (?:refused|"
-     r"rejected|denied) (?:from|by|for)|access denied|"
+     r"rejected|denied) (?:from|by|for)|"
      r"dynamic (?:ip|address|pool)|residential|dial-?up|not accepting mail from your|"
      r"please use the smtp server of your isp|too many (?:bad|invalid) (?:commands|"
      r"recipients)|\bip\b[^.]{0,20}\bnot\b[^.]{0,20}(?:authorized|allowed|permitted)|"
      r"has been temporarily (?:blocked|rate limited)|refused to talk|"
-     r"client host rejected"),
+     r"client host rejected|my name was rejected|helo[^.]{0,30}rejected"),
+    (R.NOTCOMPLIANTRFC, r"rfc ?(?:5322|2822|822|5321|1123)|not (?:rfc|standards?)[- ]compliant|"
+     r"multiple (?:from|to|subject|date|message-id|sender)|duplicate header|"
+     r"(?:missing|invalid|malformed) (?:message-id|date|from) header|"
+     r"multiple addresses in from|"
+     r"not (?:comply|compliant) with|non-?compliant|bare (?:lf|cr)"),
     # -- content -------------------------------------------------------------------------------
     (R.SPAMDETECTED, r"\bspam|junk (?:mail|e-?mail)|unsolicited|bulk (?:mail|e-?mail)|"
      r"content (?:rejected|filter)|message (?:content )?(?:was )?(?:rejected|blocked|refused) "
@@ -138,11 +153,12 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"message)|looks like spam|message filtered|high probability|scor(?:e|ing)[^.]{0,20}"
      r"(?:spam|threshold)|\buce\b"),
     # -- rate limits ---------------------------------------------------------------------------
-    (R.TOOMANYCONN, r"too many (?:connections|concurrent|simultaneous|sessions|smtp sessions)|"
+    (R.TOOMANYCONN, r"too many (?:connections|concurrent|simultaneous|sessions|smtp sessions|"
+     r"recipients)|"
      r"connection (?:limit|rate limit)|concurrent connection|"
      r"too many (?:messages|mails|e-?mails)[^.]{0,20}(?:connection|session)|"
      r"frequency limited|try again later[^.]{0,30}too many"),
-    (R.SPEEDING, r"rate limit|too (?:many|much) (?:messages|mail|e-?mails|recipients|"
+    (R.SPEEDING, r"rate limit|too (?:many|much) (?:messages|mail|e-?mails|"
      r"requests)|sending (?:too fast|rate)|throttl|exceeded[^.]{0,40}(?:rate|limit of|"
      r"daily|hourly|per (?:day|hour|minute))|receiving (?:mail|messages) at a rate|"
      r"temporarily deferred due to|unusual (?:rate|volume)"),
@@ -150,10 +166,6 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.FAILEDSTARTTLS, r"starttls|\btls\b[^.]{0,40}(?:required|fail|negotiat|handshake)|"
      r"encryption (?:is )?required|must issue a starttls"),
     # -- policy --------------------------------------------------------------------------------
-    (R.NOTCOMPLIANTRFC, r"rfc ?(?:5322|2822|822|5321|1123)|not (?:rfc|standards?)[- ]compliant|"
-     r"multiple (?:from|to|subject|date|message-id|sender)|duplicate header|"
-     r"(?:missing|invalid|malformed) (?:message-id|date|from) header|"
-     r"not (?:comply|compliant) with|non-?compliant|bare (?:lf|cr)"),
     (R.CONTENTERROR, r"header (?:error|syntax|field)|(?:invalid|malformed|illegal|bad) "
      r"(?:header|mime|content|character|message format)|mime (?:error|syntax)|"
      r"content error|improper (?:use|format)|8-?bit|encoding error"),
@@ -173,6 +185,17 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.SYNTAXERROR, r"syntax error|command (?:unrecognized|not recognized)|unrecognized command|"
      r"bad sequence of commands|command out of sequence|invalid command|"
      r"unknown command|line too long for"),
+    (R.EXPIRED, r"connection timed out|timed out|time ?out|failing for a long time|"
+     r"did not accept our requests to connect|not reachable|could not find a gateway|"
+     r"not delivered within|delivery attempts? (?:will )?(?:continue|failed for)"),
+    (R.NETWORKERROR, r"network (?:is )?unreachable|no route to host|"
+     r"(?:establish|open) an? (?:smtp )?connection|"
+     r"connection (?:reset|refused|closed|lost|dropped)|"
+     r"lost connection|could not connect|unable to connect|can't connect|cannot connect|"
+     r"dns (?:error|failure|lookup|server|problem|timeout)|temporary (?:dns|lookup) failure|"
+     r"host not found, try again|mx (?:lookup|record) (?:failed|error)|"
+     r"too many hops|(?:mail|routing) loop|loops back|hop count|"
+     r"unreachable|name server|servfail|no answer"),
     (R.EXPIRED, r"delivery time expired|retry (?:time(?:out)?|timeout)|"
      r"(?:time|period|lifetime|retry) (?:limit )?(?:has )?(?:exceeded|expired)|expired|"
      r"gave up|giving up|could not be delivered (?:for|within|after) |"
@@ -180,13 +203,6 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"will (?:keep|continue|be) (?:trying|retry|retried)|still (?:trying|retrying)|"
      r"unable to deliver[^.]{0,40}(?:after|within) \d+|queue(?:d)? (?:too long|time)|"
      r"retry timeout|has not yet been delivered|deferred for"),
-    (R.NETWORKERROR, r"network (?:is )?unreachable|no route to host|"
-     r"connection (?:timed out|time ?out|reset|refused|closed|lost|dropped)|"
-     r"lost connection|could not connect|unable to connect|can't connect|cannot connect|"
-     r"dns (?:error|failure|lookup|server|problem|timeout)|temporary (?:dns|lookup) failure|"
-     r"host not found, try again|mx (?:lookup|record) (?:failed|error)|"
-     r"too many hops|(?:mail|routing) loop|loops back|hop count|timed out|time-?out|"
-     r"unreachable|name server|servfail|no answer"),
     (R.SYSTEMERROR, r"system error|internal (?:server )?error|server error|local error|"
      r"(?:temporary|local|transient) (?:failure|problem|error)|configuration error|"
      r"misconfigur|service (?:not available|unavailable)|try again later|"
@@ -207,7 +223,7 @@ STATUS_REASONS: Final[Mapping[str, Reason]] = {
     "X.1.3": R.USERUNKNOWN, "X.1.4": R.USERUNKNOWN, "X.1.5": R.USERUNKNOWN,
     "X.1.6": R.HASMOVED, "X.1.7": R.REJECTED, "X.1.8": R.REJECTED, "X.1.9": R.SYSTEMERROR,
     "X.1.10": R.NOTACCEPT,
-    "X.2.0": R.MAILBOXFULL, "X.2.1": R.SUSPEND, "X.2.2": R.MAILBOXFULL,
+    "X.2.1": R.SUSPEND, "X.2.2": R.MAILBOXFULL,
     "X.2.3": R.EXCEEDLIMIT, "X.2.4": R.SYSTEMERROR,
     "X.3.0": R.SYSTEMERROR, "X.3.1": R.SYSTEMFULL, "X.3.2": R.NOTACCEPT,
     "X.3.3": R.SYSTEMERROR, "X.3.4": R.MESGTOOBIG, "X.3.5": R.SYSTEMERROR,

@@ -16,6 +16,7 @@ __all__ = [
     "ADDRESS",
     "clean_address",
     "find_addresses",
+    "find_command",
     "find_reply_code",
     "find_status",
     "one_line",
@@ -41,6 +42,30 @@ _REPLY_RE: Final = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _SPACES: Final = re.compile(r"\s+")
+
+
+# The SMTP command a failure followed, as MTAs write it (Postfix "in reply to RCPT TO
+# command", Exim "after RCPT TO:", Sendmail ">>> DATA", qmail "RCPT TO response" ...).
+_COMMANDS: Final = (
+    ("DATA", re.compile(r"end of data|after data|in reply to (?:end of )?data|>>> data|"
+                        r"data command|after end of|\bdata\b[^.]{0,12}(?:response|phase)|"
+                        r"after message|message body|text command", re.I)),
+    ("RCPT", re.compile(r"rcpt to|rcpt command|after rcpt|>>> rcpt|recipient command", re.I)),
+    ("MAIL", re.compile(r"mail from|mail command|after mail|>>> mail", re.I)),
+    ("HELO", re.compile(r"\b(?:ehlo|helo)\b", re.I)),
+    ("CONN", re.compile(r"greeting|after connect|banner|initial connection", re.I)),
+)
+
+
+def find_command(text: str) -> str:
+    """The SMTP command (DATA, RCPT, MAIL, HELO, CONN) a diagnostic says it answered."""
+    best = ""
+    where = len(text) + 1
+    for name, pattern in _COMMANDS:
+        m = pattern.search(text)
+        if m is not None and m.start() < where:
+            best, where = name, m.start()
+    return best
 
 
 def one_line(text: str) -> str:

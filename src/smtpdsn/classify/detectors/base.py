@@ -40,6 +40,9 @@ class Candidate:
     feedback_type: str = ""
     #: The diagnostic type of an RFC 3464 Diagnostic-Code (smtp, x-unix, x-postfix ...).
     diagnostic_type: str = ""
+    #: Text around the recipient (the notice), read for the SMTP command when the
+    #: diagnostic does not name it; never shown.
+    context: str = ""
 
 
 #: A detector: one function per format or family of similar formats.

@@ -207,10 +207,14 @@ def detect(view: MailView) -> list[Candidate] | None:
             return None
         return _from_stdlib(view, [view.body_text]) or None
     own = _from_stdlib(view, parts)
+    for c in own:
+        c.context = view.notice[:4000]
     if _REPORT is not None:
         found = _from_reader(view)
         # The shared reader is preferred; ours only when it finds more recipients
         # (blocks without the blank line between them, which it may not split).
         if found and len(found) >= len(own):
+            for c in found:
+                c.context = view.notice[:4000]
             return found
     return own or None
