@@ -73,10 +73,11 @@ def _field_lines(part: Message) -> list[tuple[str, str] | None]:
     """(name, value) pairs in order, None where a blank line separates two groups."""
     payload = part.get_payload()
     out: list[tuple[str, str] | None] = []
-    if isinstance(payload, list) and all(isinstance(p, Message) for p in payload):
+    if isinstance(payload, list):
         for block in payload:
-            out.extend((k.lower(), " ".join(str(v).split())) for k, v in block.items())
-            out.append(None)
+            if isinstance(block, Message):
+                out.extend((k.lower(), " ".join(str(v).split())) for k, v in block.items())
+                out.append(None)
         return out
     # Not split by the email package (base64, 8bit ...): read the fields ourselves.
     text = part_text(part).replace("\r\n", "\n")

@@ -112,9 +112,7 @@ def _recipient_on(line: str, exclude: set[str]) -> str | None:
     if addr.lower() in exclude:
         return None
     before = line[: m.start()]
-    after = line[m.end() :]
     bare_before = before.strip(" \t<\"'*-•>:").strip()
-    bare_after = after.strip().lstrip(">\"'").strip()
     # first on the line (alone, or followed by the reason), or after a reply code
     if not bare_before or re.fullmatch(r"[245]\d\d[ -]?", bare_before):
         return addr
