@@ -77,7 +77,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"not a gateway|is not permitted to relay|relaying to <[^>]*> denied"),
     # -- sender's address rejected -------------------------------------------------------------
     (R.REJECTED, r"sender (?:address |domain |e-?mail address )?(?:was |is |has been )?"
-     r"(?:rejected|denied|refused|invalid|blacklisted|blocked|unknown|not (?:allowed|accepted|permitted|"
+     r"(?:rejected|denied|refused|invalid|blacklisted|blocked|unknown|"
+     r"not (?:allowed|accepted|permitted|"
      r"verified|pre-approved))|sender verif\w* failed|invalid sender|unknown sender|"
      r"(?:sender|from|envelope|mail from)[^.]{0,60}(?:domain|address)[^.]{0,30}"
      r"(?:does not exist|doesn't exist|not found|must (?:exist|resolve)|"
