@@ -19,6 +19,7 @@ rules at both. :data:`DEFAULT_RULES` is used when no file is given.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 import tomllib
@@ -145,11 +146,7 @@ def _build(table: dict[str, Any], where: Any) -> Rule:
             if status is not None:
                 raise where("status", "give either a factory or a status, not both")
             if not isinstance(factory_name, str) or factory_name not in FACTORIES:
-                close = [
-                    n
-                    for n in FACTORIES
-                    if isinstance(factory_name, str) and factory_name.lower() in n
-                ]
+                close = difflib.get_close_matches(str(factory_name), list(FACTORIES), 1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise where("factory", f"unknown factory {factory_name!r}{hint}")
             reply = FACTORIES[factory_name](text, code)
@@ -160,7 +157,8 @@ def _build(table: dict[str, Any], where: Any) -> Rule:
     except DSNError as exc:
         if isinstance(exc, RulesError):
             raise
-        raise where("code" if code is not None else "factory", str(exc)) from None
+        key = "status" if status is not None and "status" in str(exc) else "code"
+        raise where(key, str(exc)) from None
     if reply is None and text is not None:
         # Text alone: the verdict's default code and status with this text.
         default = resolve(verdict).reply
