@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import smtpdsn
 from smtpdsn.server.app import ServerConfig, SMTPServer, build_server
 from smtpdsn.server.handler import PluginHandler
 
@@ -156,3 +157,15 @@ def maildir_files(path: Path) -> list[bytes]:
     """The contents of every message in ``path/new``, sorted; asserts ``tmp`` is empty."""
     assert list((path / "tmp").iterdir()) == []
     return sorted(p.read_bytes() for p in (path / "new").iterdir())
+
+
+class ExamplePlugin:
+    """A plugin loaded by ``smtpdsn serve --plugin tests.server_support:ExamplePlugin``."""
+
+    async def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
+        if address.startswith("plugin-says-no@"):
+            return smtpdsn.DENY, smtpdsn.mbox_disabled("Closed by a plugin")
+        return None
+
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
