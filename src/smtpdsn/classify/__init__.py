@@ -45,5 +45,6 @@ def classify(message: MessageSource, /) -> ClassifyResult:
         TypeError: ``message`` is none of the accepted types. Nothing else is raised,
             whatever the content.
     """
-    view = MailView(load(message))
+    raw = bytes(message) if isinstance(message, bytes | bytearray | memoryview) else None
+    view = MailView(load(message), raw)
     return classify_view(view)

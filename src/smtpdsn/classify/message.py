@@ -121,8 +121,11 @@ def _header(msg: Message, name: str) -> str:
 class MailView:
     """The parts of one message that detectors read. Build it with ``MailView(load(src))``."""
 
-    def __init__(self, msg: Message) -> None:
+    def __init__(self, msg: Message, raw: bytes | None = None) -> None:
         self.msg = msg
+        #: The message as read, when it was given as bytes (readers can parse it afresh
+        #: instead of flattening ``msg``).
+        self.raw = raw
         self.warnings: list[str] = []
 
     def header(self, name: str) -> str:

@@ -63,6 +63,9 @@ _ROLE: Final = re.compile(
     re.IGNORECASE,
 )
 _MAX_LINES: Final = 400
+_REPLY_ONLY: Final = re.compile(r"[245]\d\d[ -]?")
+_SENDER_LEAD: Final = re.compile(r"(?:mail from|from|sender|envelope-from)[:= ]*<?$", re.I)
+_RCPT_LEAD: Final = re.compile(r"rcpt to:?\s*<?$", re.I)
 
 
 _NOTICE_SIGNS: Final = re.compile(
@@ -114,11 +117,11 @@ def _recipient_on(line: str, exclude: set[str]) -> str | None:
     before = line[: m.start()]
     bare_before = before.strip(" \t<\"'*-•>:").strip()
     # first on the line (alone, or followed by the reason), or after a reply code
-    if not bare_before or re.fullmatch(r"[245]\d\d[ -]?", bare_before):
+    if not bare_before or _REPLY_ONLY.fullmatch(bare_before):
         return addr
-    if re.search(r"(?:mail from|from|sender|envelope-from)[:= ]*<?$", before, re.IGNORECASE):
+    if _SENDER_LEAD.search(before):
         return None
-    if re.search(r"rcpt to:?\s*<?$", before, re.IGNORECASE):
+    if _RCPT_LEAD.search(before):
         return addr
     if _LEAD_IN.search(before.rstrip()):
         return addr
@@ -193,7 +196,7 @@ def detect(view: MailView) -> list[Candidate] | None:
         first_line = lines[start]
         pos = first_line.lower().find(addr.lower())
         rest = first_line[pos + len(addr) :] if pos >= 0 else first_line
-        diag = one_line(rest + "\n" + "\n".join(lines[start + 1 : end]))
+        diag = one_line(rest + "\n" + "\n".join(lines[start + 1 : end])).lstrip(">:.,;) ")
         if reason_from_text(diag) is None and find_status(diag) is None:
             extra = tail if i + 1 < len(found) else head
             diag = one_line(diag + " " + extra)
