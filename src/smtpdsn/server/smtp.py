@@ -237,7 +237,7 @@ class DSNSMTP(SMTP):
             await self.push(syntaxerr)
             return None
         address, addrparams = self._getaddr(rest)
-        if address is None:
+        if address is None or _CONTROL.search(address):
             await self.push("553 5.1.3 Error: malformed address")
             return None
         if not address:
