@@ -395,6 +395,21 @@ class TestHostileInput:
         print(f"\n10 MB header: {time.perf_counter() - start:.2f}s")
         assert str(report.recipients[0].status) == "5.1.1"
 
+    def test_ten_megabyte_folded_header(self) -> None:
+        big = "X-Big: " + "\r\n a" * (5 * 1024 * 1024)
+        data = wrap(SIMPLE).replace(b"From:", big.encode() + b"\r\nFrom:", 1)
+        start = time.perf_counter()
+        report = one(data)
+        print(f"\n10 MB folded header: {time.perf_counter() - start:.2f}s")
+        assert str(report.recipients[0].status) == "5.1.1"
+
+    def test_two_million_header_lines(self) -> None:
+        data = wrap(SIMPLE).replace(b"From:", b"X: 1\r\n" * (2 * 1024 * 1024) + b"From:", 1)
+        start = time.perf_counter()
+        report = one(data)
+        print(f"\n2 million header lines (12 MB): {time.perf_counter() - start:.2f}s")
+        assert str(report.recipients[0].status) == "5.1.1"
+
     def test_ten_megabyte_folded_field_in_the_report(self) -> None:
         big = "X-Big: " + "\n a" * (5 * 1024 * 1024)
         start = time.perf_counter()

@@ -56,7 +56,10 @@ _TYPED: Final = re.compile(r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)[ \t]*;[ \t]*(.*)"
 # status-code = DIGIT "." 1*3DIGIT "." 1*3DIGIT, then an optional comment (RFC 3464 2.3.4).
 # Read leniently: leading zeros and any class digit are matched, then judged.
 _STATUS: Final = re.compile(r"([0-9])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.])[ \t]*(.*)", re.DOTALL)
-_WS: Final = re.compile(r"[ \t]+")
+# One or more blank (or white-space-only) lines: the end of a group.
+_BLANK_RUN: Final = re.compile(r"\n(?:[ \t]*\n)+")
+# A line break not followed by SP or HTAB: the start of the next logical (unfolded) line.
+_LOGICAL_LINE: Final = re.compile(r"\n(?![ \t])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,44 +76,38 @@ def split_groups(text: str) -> tuple[list[list[RawField]], list[tuple[int, str]]
 
     Line endings may be CRLF, LF or CR. A blank line (or one of only white space) ends a
     group. A line starting with SP or HTAB continues the field above; folding is undone by
-    removing the line break only, as RFC 5322 section 2.2.3 says.
+    removing the line break only, as RFC 5322 section 2.2.3 says. The work is linear in
+    the length of the text and loops once per field, not once per physical line.
 
     Returns:
         The groups (empty groups dropped) and the lines that are neither fields nor
         continuations, as (line number, text).
     """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     groups: list[list[RawField]] = []
     junk: list[tuple[int, str]] = []
-    current: list[RawField] = []
-    name = ""
-    start = 0
-    parts: list[str] = []
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for number, line in enumerate(lines, 1):
-        if not line.strip(" \t"):
-            if parts:
-                current.append(RawField(start, name, "".join(parts).strip(" \t")))
-                parts = []
-            if current:
-                groups.append(current)
-                current = []
-            continue
-        if line[0] in " \t" and parts:
-            parts.append(line)
-            continue
-        if parts:
-            current.append(RawField(start, name, "".join(parts).strip(" \t")))
-            parts = []
-        m = _FIELD_LINE.fullmatch(line)
-        if m is None:
-            junk.append((number, line))
-            continue
-        name, start = m[1], number
-        parts.append(m[2])
-    if parts:
-        current.append(RawField(start, name, "".join(parts).strip(" \t")))
-    if current:
-        groups.append(current)
+    line = 1
+    pos = 0
+    bounds = [(m.start(), m.end()) for m in _BLANK_RUN.finditer(text)]
+    bounds.append((len(text), len(text)))
+    for end, next_pos in bounds:
+        segment = text[pos:end]
+        fields: list[RawField] = []
+        for logical in _LOGICAL_LINE.split(segment):
+            number = line
+            line += logical.count("\n") + 1
+            if not logical.strip(" \t\n"):
+                continue
+            unfolded = logical.replace("\n", "")
+            m = _FIELD_LINE.fullmatch(unfolded)
+            if m is None:
+                junk.append((number, unfolded))
+                continue
+            fields.append(RawField(number, m[1], m[2].strip(" \t")))
+        if fields:
+            groups.append(fields)
+        line += text.count("\n", end, next_pos) - 1
+        pos = next_pos
     return groups, junk
 
 

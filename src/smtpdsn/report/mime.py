@@ -39,9 +39,10 @@ MAX_DEPTH: Final = 100
 MAX_PARTS: Final = 10_000
 # A Content-Type longer than this is cut before its parameters are read.
 _MAX_CONTENT_TYPE: Final = 4096
-_NEWLINE: Final = re.compile(rb"\r\n?")
 # field-name = 1*<any CHAR, excluding CTLs, SPACE, and ":">
 _HEADER: Final = re.compile(rb"([!-9;-~]+)[ \t]*:")
+# A line break not followed by SP or HTAB: where the next unfolded header line starts.
+_LOGICAL: Final = re.compile(rb"\n(?![ \t])")
 _TYPE: Final = re.compile(r"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*/\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)")
 _PARAM: Final = re.compile(
     r'\s*;\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))', re.DOTALL
@@ -76,7 +77,9 @@ class Part:
 
 def normalize_newlines(data: bytes) -> bytes:
     """Turn CRLF and bare CR line endings into LF."""
-    return _NEWLINE.sub(b"\n", data) if b"\r" in data else data
+    if b"\r" not in data:
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def flatten_message(message: Message) -> bytes | None:
@@ -94,41 +97,34 @@ def flatten_message(message: Message) -> bytes | None:
 
 
 def _split_entity(data: bytes) -> tuple[dict[str, str], bytes]:
-    """Read the header section of an entity (LF line endings) into the two headers we use."""
-    headers: dict[str, list[bytes]] = {}
+    """Read the header section of an entity (LF line endings) into the two headers we use.
+
+    Loops once per unfolded header field, so a huge folded header costs one iteration.
+    """
+    headers: dict[str, bytes] = {}
+    end = data.find(b"\n\n")
+    section = data if end < 0 else data[:end]
+    body_start = len(data) if end < 0 else end + 2
+    if data[:1] == b"\n":
+        return {}, data[1:]
     pos = 0
-    size = len(data)
-    current: list[bytes] | None = None
-    while pos < size:
-        end = data.find(b"\n", pos)
-        if end < 0:
-            end = size
-        line = data[pos:end]
-        if not line:
-            pos = end + 1
-            break
-        if line[:1] in (b" ", b"\t"):
-            if current is not None:
-                current.append(line)
-            pos = end + 1
-            continue
-        m = _HEADER.match(line)
+    for number, logical in enumerate(_LOGICAL.split(section)):
+        m = _HEADER.match(logical)
         if m is None:
-            if pos == 0 and line.startswith(b"From "):  # mbox separator line
-                pos = end + 1
+            if number == 0 and logical.startswith(b"From "):  # mbox separator line
+                pos += len(logical) + 1
                 continue
-            break  # not a header: the body starts here (no blank line)
-        name = m[1].lower()
-        if name in (b"content-type", b"content-transfer-encoding") and name.decode() not in headers:
-            current = headers[name.decode()] = [line[m.end() :]]
-        else:
-            current = None
-        pos = end + 1
+            body_start = pos  # not a header: the body starts here (no blank line)
+            break
+        name = m[1].lower().decode("ascii")
+        if name in ("content-type", "content-transfer-encoding") and name not in headers:
+            headers[name] = logical[m.end() : m.end() + _MAX_CONTENT_TYPE]
+        pos += len(logical) + 1
     values = {
-        key: b"".join(parts)[:_MAX_CONTENT_TYPE].decode("ascii", "replace").strip()
-        for key, parts in headers.items()
+        key: value.replace(b"\n", b"").decode("ascii", "replace").strip()
+        for key, value in headers.items()
     }
-    return values, data[pos:]
+    return values, data[body_start:]
 
 
 def _content_type(value: str | None) -> tuple[str, dict[str, str]]:

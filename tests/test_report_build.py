@@ -1,0 +1,409 @@
+"""build_report: message structure, NOTIFY / RET / null-sender rules, ENVID and ORCPT,
+RFC 6533 global types, injection safety, line lengths, exact errors, and round trips
+through bytes and the standard library parser."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime, timedelta, timezone
+from email.message import EmailMessage, Message
+
+import pytest
+
+from smtpdsn.dsnparams import MailParams, RcptParams
+from smtpdsn.reply import Reply
+from smtpdsn.report import (
+    Action,
+    InvalidReportError,
+    RecipientOutcome,
+    TypedValue,
+    build_report,
+    compose_report,
+    parse_reports,
+)
+from smtpdsn.status import EnhancedStatus
+
+ORIGINAL = (
+    b"From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: hello\r\n"
+    b"Message-ID: <m1@example.com>\r\n\r\nHi Bob,\r\nsee you.\r\n"
+)
+WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+NO_SUCH_USER = Reply(550, "5.1.1", "No such user")
+
+
+def build(
+    outcomes: list[RecipientOutcome], **kwargs: object
+) -> EmailMessage:
+    args: dict[str, object] = {
+        "sender": "alice@example.com",
+        "reporting_mta": "mx.example.net",
+        "date": WHEN,
+    }
+    args.update(kwargs)
+    msg = build_report(ORIGINAL, outcomes, **args)  # type: ignore[arg-type]
+    assert msg is not None
+    return msg
+
+
+def parts(msg: Message) -> list[str]:
+    payload = msg.get_payload()
+    assert isinstance(payload, list)
+    return [part.get_content_type() for part in payload if isinstance(part, Message)]
+
+
+def reparse(msg: EmailMessage) -> Message:
+    return email.message_from_bytes(bytes(msg))
+
+
+class TestStructure:
+    def test_headers_and_parts(self) -> None:
+        msg = build([RecipientOutcome("bob@example.org", NO_SUCH_USER)])
+        assert msg["From"] == "Mail Delivery System <MAILER-DAEMON@mx.example.net>"
+        assert msg["To"] == "alice@example.com"
+        assert msg["Subject"] == "Undelivered Mail Returned to Sender"
+        assert msg["Date"] == "Fri, 02 Jan 2026 03:04:05 +0000"
+        assert msg["Auto-Submitted"] == "auto-replied"
+        assert msg["Message-ID"].endswith("@mx.example.net>")
+        assert msg.get_content_type() == "multipart/report"
+        assert msg.get_param("report-type") == "delivery-status"
+        assert parts(msg) == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
+        data = bytes(msg)
+        assert data == msg.as_bytes()
+        assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+
+    def test_human_readable_part_explains_from_the_registry(self) -> None:
+        msg = build([RecipientOutcome("bob@example.org", NO_SUCH_USER)])
+        text = reparse(msg).get_payload(0)
+        assert isinstance(text, Message)
+        body = text.get_payload(decode=True)
+        assert isinstance(body, bytes)
+        words = body.decode()
+        assert "<bob@example.org>: your message could not be delivered." in words
+        assert "Bad destination" in words and "mailbox address" in words
+        assert "The mailbox specified in the address does not exist." in words
+        assert "550 5.1.1 No such user" in words
+
+    def test_headers_only_by_default_and_full_message_for_ret_full(self) -> None:
+        outcome = RecipientOutcome("bob@example.org", NO_SUCH_USER)
+        headers = reparse(build([outcome])).get_payload(2)
+        assert isinstance(headers, Message)
+        assert headers.get_payload() == (
+            "From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: hello\r\n"
+            "Message-ID: <m1@example.com>\r\n"
+        )
+        full = build([outcome], mail_params=MailParams(ret="FULL"))
+        assert parts(full)[2] == "message/rfc822"
+        assert ORIGINAL in bytes(full)
+        hdrs = build([outcome], mail_params=MailParams(ret="HDRS"))
+        assert parts(hdrs)[2] == "text/rfc822-headers"
+        assert b"Hi Bob" not in bytes(hdrs)
+
+    def test_ret_full_returns_only_headers_in_a_report_without_failures(self) -> None:
+        delayed = RecipientOutcome("bob@example.org", Reply(451, "4.4.1", "try later"))
+        msg = build([delayed], mail_params=MailParams(ret="FULL"))
+        assert parts(msg)[2] == "text/rfc822-headers"
+        assert msg["Subject"] == "Delayed Mail (still being retried)"
+
+    def test_original_given_as_a_message_and_with_lf_endings(self) -> None:
+        outcome = RecipientOutcome("bob@example.org", NO_SUCH_USER)
+        lf = ORIGINAL.replace(b"\r\n", b"\n")
+        for original in (lf, email.message_from_bytes(lf)):
+            msg = build_report(
+                original, [outcome], sender="a@example.com", reporting_mta="mx.example.net",
+                mail_params=MailParams(ret="FULL"),
+            )
+            assert msg is not None and ORIGINAL in bytes(msg)
+
+    def test_the_stdlib_parser_reads_the_delivery_status_blocks(self) -> None:
+        msg = build([RecipientOutcome("bob@example.org", NO_SUCH_USER)])
+        status = reparse(msg).get_payload(1)
+        assert isinstance(status, Message)
+        blocks = status.get_payload()
+        assert isinstance(blocks, list)
+        assert [dict(b.items()) for b in blocks if isinstance(b, Message)] == [
+            {"Reporting-MTA": "dns; mx.example.net"},
+            {
+                "Final-Recipient": "rfc822; bob@example.org",
+                "Action": "failed",
+                "Status": "5.1.1",
+                "Diagnostic-Code": "smtp; 550 5.1.1 No such user",
+            },
+        ]
+
+    def test_records_come_back_equal(self) -> None:
+        outcomes = [
+            RecipientOutcome(
+                "bob@example.org",
+                Reply(550, "5.1.1", ["No such user", "here"]),
+                params=RcptParams(orcpt=("rfc822", "Bob@Example.org")),
+                remote_mta="mail.example.org",
+                last_attempt_date=datetime(2026, 1, 2, 3, 0, 59, 999, tzinfo=UTC),
+                final_log_id="queue 1234",
+                extensions=[("X-Attempts", "3")],
+            ),
+            RecipientOutcome(
+                "carol@example.org",
+                action=Action.DELAYED,
+                status="4.4.1",
+                will_retry_until=datetime(2026, 1, 5, tzinfo=timezone(timedelta(hours=-5))),
+            ),
+        ]
+        kwargs: dict[str, object] = {
+            "sender": "alice@example.com",
+            "reporting_mta": "mx.example.net",
+            "mail_params": MailParams(envid="ENV-42"),
+            "arrival_date": WHEN,
+            "received_from_mta": "client.example.com",
+            "extensions": [("X-Queue-ID", "ABC")],
+        }
+        expected = compose_report(outcomes, **kwargs)  # type: ignore[arg-type]
+        msg = build_report(ORIGINAL, outcomes, **kwargs)  # type: ignore[arg-type]
+        assert msg is not None and expected is not None
+        [got] = parse_reports(bytes(msg), strict=True)
+        assert got == expected
+        assert got.original_envelope_id == "ENV-42"
+        assert got.recipients[0].original_recipient == TypedValue("rfc822", "Bob@Example.org")
+        assert got.recipients[0].diagnostic_reply == Reply(550, "5.1.1", ["No such user", "here"])
+        assert got.recipients[1].action is Action.DELAYED
+        assert parse_reports(msg) == [expected]
+
+
+class TestOutcomes:
+    @pytest.mark.parametrize(
+        ("reply", "action", "status"),
+        [
+            (Reply(550, "5.1.1", "x"), Action.FAILED, "5.1.1"),
+            (Reply(550, None, "x"), Action.FAILED, "5.0.0"),
+            (Reply(452, "4.2.2", "x"), Action.DELAYED, "4.2.2"),
+            (Reply(250, "2.1.5", "x"), Action.DELIVERED, "2.1.5"),
+        ],
+    )
+    def test_action_and_status_from_a_reply(
+        self, reply: Reply, action: Action, status: str
+    ) -> None:
+        report = compose_report(
+            [RecipientOutcome("b@example.org", reply, params=RcptParams(notify=frozenset(
+                {"SUCCESS", "DELAY", "FAILURE"})))],
+            sender="a@example.com", reporting_mta="mx.example.net",
+        )
+        assert report is not None
+        rcpt = report.recipients[0]
+        assert (rcpt.action, str(rcpt.status)) == (action, status)
+        assert rcpt.diagnostic_code == TypedValue("smtp", str(reply))
+
+    def test_explicit_values_win_and_a_4xx_can_fail(self) -> None:
+        report = compose_report(
+            [RecipientOutcome("b@example.org", Reply(451, "4.4.1", "x"), action=Action.FAILED,
+                              diagnostic=TypedValue("X-Local", "gave up after 5 days"))],
+            sender="a@example.com", reporting_mta="mx.example.net",
+        )
+        assert report is not None
+        rcpt = report.recipients[0]
+        assert (rcpt.action, str(rcpt.status)) == (Action.FAILED, "4.4.1")
+        assert rcpt.diagnostic_code == TypedValue("x-local", "gave up after 5 days")
+
+    def test_status_only_and_action_only(self) -> None:
+        report = compose_report(
+            [RecipientOutcome("b@example.org", status=EnhancedStatus.parse("5.7.1")),
+             RecipientOutcome("c@example.org", action=Action.FAILED),
+             RecipientOutcome("d@example.org", status="5.6.10")],
+            sender="a@example.com", reporting_mta="mx.example.net",
+        )
+        assert report is not None
+        assert [(r.action, str(r.status)) for r in report.recipients] == [
+            (Action.FAILED, "5.7.1"), (Action.FAILED, "5.0.0"), (Action.FAILED, "5.6.8")
+        ]
+
+
+NOTIFY_CASES = [
+    # (NOTIFY, action, reported?)
+    (None, Action.FAILED, True),
+    (None, Action.DELAYED, True),
+    (None, Action.DELIVERED, False),
+    (frozenset({"NEVER"}), Action.FAILED, False),
+    (frozenset({"NEVER"}), Action.DELAYED, False),
+    (frozenset({"FAILURE"}), Action.FAILED, True),
+    (frozenset({"FAILURE"}), Action.DELAYED, False),
+    (frozenset({"DELAY"}), Action.FAILED, False),
+    (frozenset({"DELAY"}), Action.DELAYED, True),
+    (frozenset({"SUCCESS"}), Action.DELIVERED, True),
+    (frozenset({"SUCCESS"}), Action.RELAYED, True),
+    (frozenset({"SUCCESS"}), Action.EXPANDED, True),
+    (frozenset({"SUCCESS"}), Action.FAILED, False),
+    (frozenset({"FAILURE", "DELAY"}), Action.DELIVERED, False),
+]
+
+
+class TestRules:
+    @pytest.mark.parametrize(("notify", "action", "reported"), NOTIFY_CASES)
+    def test_notify(self, notify: frozenset[str] | None, action: Action, reported: bool) -> None:
+        outcome = RecipientOutcome("b@example.org", action=action, params=RcptParams(notify=notify))
+        msg = build_report(ORIGINAL, [outcome], sender="a@example.com",
+                           reporting_mta="mx.example.net")
+        assert (msg is not None) == reported
+
+    def test_only_the_recipients_that_asked_are_reported(self) -> None:
+        never = RcptParams(notify=frozenset({"NEVER"}))
+        msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER, params=never),
+                     RecipientOutcome("c@example.org", NO_SUCH_USER)])
+        [report] = parse_reports(bytes(msg))
+        assert [str(r.final_recipient) for r in report.recipients] == ["rfc822; c@example.org"]
+
+    def test_default_notify_can_be_changed(self) -> None:
+        delayed = RecipientOutcome("b@example.org", action=Action.DELAYED)
+        assert build_report(ORIGINAL, [delayed], sender="a@example.com",
+                            reporting_mta="mx.example.net",
+                            default_notify=frozenset({"FAILURE"})) is None
+
+    @pytest.mark.parametrize("sender", ["", "<>"])
+    def test_no_dsn_for_a_null_sender(self, sender: str) -> None:
+        outcome = RecipientOutcome("b@example.org", NO_SUCH_USER)
+        assert build_report(ORIGINAL, [outcome], sender=sender,
+                            reporting_mta="mx.example.net") is None
+
+    def test_no_outcomes_no_dsn(self) -> None:
+        assert build_report(ORIGINAL, [], sender="a@example.com",
+                            reporting_mta="mx.example.net") is None
+
+
+class TestGlobal:
+    def test_non_ascii_recipient_makes_a_global_report(self) -> None:
+        msg = build([RecipientOutcome("jöran@exämple.com", NO_SUCH_USER,
+                                      params=RcptParams(orcpt=("utf-8", "Jöran@exämple.com")))],
+                    mail_params=MailParams(ret="FULL"))
+        assert parts(msg) == ["text/plain", "message/global-delivery-status", "message/global"]
+        assert msg.policy == email.policy.SMTPUTF8
+        [report] = parse_reports(bytes(msg), strict=True)
+        assert report.is_global
+        rcpt = report.recipients[0]
+        assert rcpt.final_recipient == TypedValue("utf-8", "jöran@exämple.com")
+        assert rcpt.original_recipient == TypedValue("utf-8", "Jöran@exämple.com")
+        assert rcpt.final_recipient.address == "jöran@exämple.com"
+
+    def test_headers_only_global(self) -> None:
+        msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER)], sender="jöran@exämple.com")
+        assert parts(msg) == ["text/plain", "message/global-delivery-status",
+                              "message/global-headers"]
+        assert "jöran@exämple.com".encode() in bytes(msg)
+
+    def test_non_ascii_headers_in_the_original(self) -> None:
+        original = "Subject: grüße\r\n\r\nbody\r\n".encode()
+        msg = build_report(original, [RecipientOutcome("b@example.org", NO_SUCH_USER)],
+                           sender="a@example.com", reporting_mta="mx.example.net")
+        assert msg is not None
+        assert parts(msg)[1:] == ["message/global-delivery-status", "message/global-headers"]
+        assert parse_reports(bytes(msg))[0].is_global
+
+    def test_ascii_report_stays_plain(self) -> None:
+        msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER)])
+        assert msg.policy == email.policy.SMTP
+        assert bytes(msg).isascii()
+
+
+class TestSafety:
+    def test_diagnostic_with_line_breaks_cannot_inject(self) -> None:
+        nasty = "timed out\r\nBcc: victim@example.com\r\n\r\nFinal-Recipient: rfc822; x@y\x00\x1b"
+        msg = build([RecipientOutcome("b@example.org", action=Action.FAILED, diagnostic=nasty,
+                                      final_log_id="id\nX-Evil: 1",
+                                      remote_mta="mx\r\nX-Evil: 1")])
+        data = bytes(msg)
+        assert b"\r\nBcc:" not in data and b"\r\nX-Evil" not in data
+        [report] = parse_reports(data, strict=True)
+        [rcpt] = report.recipients
+        assert rcpt.diagnostic_code == TypedValue(
+            "smtp", "timed out Bcc: victim@example.com Final-Recipient: rfc822; x@y"
+        )
+        assert rcpt.final_log_id == "id X-Evil: 1"
+        assert rcpt.remote_mta == TypedValue("dns", "mx X-Evil: 1")
+
+    def test_address_with_line_breaks_is_escaped(self) -> None:
+        outcome = RecipientOutcome("b@example.org\r\nBcc: x@y", NO_SUCH_USER,
+                                   params=RcptParams(orcpt=("rfc822", "o r+c=p\\t@x")))
+        [report] = parse_reports(bytes(build([outcome])), strict=True)
+        rcpt = report.recipients[0]
+        assert rcpt.final_recipient == TypedValue(
+            "utf-8", "b@example.org\\x{D}\\x{A}Bcc:\\x{20}x@y"
+        )
+        assert rcpt.final_recipient.address == "b@example.org\r\nBcc: x@y"
+        assert rcpt.original_recipient == TypedValue("utf-8", "o\\x{20}r\\x{2B}c\\x{3D}p\\x{5C}t@x")
+        assert rcpt.original_recipient.address == "o r+c=p\\t@x"
+
+    def test_long_values_fold_within_998_octets(self) -> None:
+        long_text = " ".join(["word"] * 5000) + " " + "x" * 5000 + " " + "é" * 3000
+        outcome = RecipientOutcome("b@example.org", action=Action.FAILED, diagnostic=long_text,
+                                   extensions=[("X-Long", long_text)])
+        msg = build([outcome])
+        data = bytes(msg)
+        assert max(len(line) for line in data.split(b"\r\n")) <= 998
+        expected = compose_report([outcome], sender="a@example.com",
+                                  reporting_mta="mx.example.net")
+        assert expected is not None
+        assert parse_reports(data, strict=True)[0].recipients == expected.recipients
+
+    def test_long_multiline_reply_folds(self) -> None:
+        reply = Reply(550, "5.7.1", [" ".join(["blocked"] * 60)] * 20)
+        msg = build([RecipientOutcome("b@example.org", reply)])
+        data = bytes(msg)
+        assert max(len(line) for line in data.split(b"\r\n")) <= 998
+        [report] = parse_reports(data, strict=True)
+        assert report.recipients[0].diagnostic_reply == reply
+
+
+ERRORS = [
+    ({"reporting_mta": "mx.example.net\r\nBcc: x"},
+     "the reporting MTA name 'mx.example.net\\r\\nBcc: x' is not a host name such as "
+     "mx.example.com"),
+    ({"reporting_mta": ""}, "the reporting MTA name '' is not a host name such as mx.example.com"),
+    ({"sender": "a@example.com\r\nBcc: x"},
+     "the envelope sender 'a@example.com\\r\\nBcc: x' is empty or contains white space or "
+     "control characters"),
+    ({"outcomes": [RecipientOutcome("b@example.org")]},
+     "the outcome for 'b@example.org' needs a reply, an action or a status"),
+    ({"outcomes": [RecipientOutcome("b@example.org", status="5.01.1")]},
+     "'5.01.1' is not an enhanced status code; expected class.subject.detail such as 5.1.1 "
+     "(class 2, 4 or 5; sub-codes 0-999 without leading zeros)"),
+    ({"outcomes": [RecipientOutcome("", action=Action.FAILED)]},
+     "the recipient '' is empty or longer than 900 octets"),
+    ({"outcomes": [RecipientOutcome("b" * 1000, action=Action.FAILED)]},
+     f"the recipient {'b' * 60!r} is empty or longer than 900 octets"),
+    ({"outcomes": [RecipientOutcome("b@x", action=Action.FAILED,
+                                    last_attempt_date=datetime(2026, 1, 1))]},
+     "the last attempt date must be a timezone-aware datetime, got "
+     "datetime.datetime(2026, 1, 1, 0, 0)"),
+    ({"outcomes": [RecipientOutcome("b@x", action=Action.FAILED, will_retry_until=WHEN)]},
+     "Will-Retry-Until is only for a delayed recipient (RFC 3464 section 2.3.9)"),
+    ({"extensions": [("Bad Name", "x")]},
+     "extension field name 'Bad Name' is not a field name (1 to 76 printable ASCII "
+     "characters, no space or colon)"),
+    ({"extensions": [("Status", "x")]}, "'Status' is an RFC 3464 field, not an extension"),
+    ({"arrival_date": datetime(1850, 1, 1, tzinfo=UTC)},
+     "the arrival date year 1850 is outside 1900-9999"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), ERRORS)
+def test_invalid_input_raises_the_documented_error(kwargs: dict[str, object], message: str) -> None:
+    args: dict[str, object] = {
+        "outcomes": [RecipientOutcome("b@example.org", NO_SUCH_USER)],
+        "sender": "a@example.com",
+        "reporting_mta": "mx.example.net",
+    }
+    args.update(kwargs)
+    with pytest.raises(InvalidReportError) as info:
+        build_report(ORIGINAL, **args)  # type: ignore[arg-type]
+    assert str(info.value) == message
+    assert isinstance(info.value, ValueError)
+
+
+def test_idna_reporting_mta() -> None:
+    msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER)], reporting_mta="mx.bücher.de")
+    assert msg["From"] == "Mail Delivery System <MAILER-DAEMON@mx.xn--bcher-kva.de>"
+    assert parse_reports(bytes(msg))[0].reporting_mta == TypedValue("dns", "mx.xn--bcher-kva.de")
+
+
+def test_serialises_under_the_smtp_policies() -> None:
+    msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER)])
+    assert msg.as_bytes(policy=email.policy.SMTP) == bytes(msg)
+    assert msg.as_string().encode() == bytes(msg)
+    assert msg.as_bytes(policy=email.policy.default) == bytes(msg).replace(b"\r\n", b"\n")

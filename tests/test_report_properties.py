@@ -1,0 +1,223 @@
+"""Hypothesis properties of the report package.
+
+* build -> bytes -> parse gives back exactly the records compose_report made, for
+  generated outcomes whose text includes CR/LF, control characters and non-ASCII; every
+  line of the message stays within 998 octets.
+* parse_reports on arbitrary bytes (and on damaged real reports) returns reports or raises
+  ReportSyntaxError, never anything else, in lenient and strict mode.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from smtpdsn.dsnparams import MailParams, RcptParams
+from smtpdsn.reply import Reply
+from smtpdsn.report import (
+    Action,
+    RecipientOutcome,
+    ReportSyntaxError,
+    TypedValue,
+    build_report,
+    compose_report,
+    parse_reports,
+)
+
+ORIGINAL = b"From: a@example.com\r\nSubject: test\r\n\r\nbody\r\n"
+
+HOSTILE = st.sampled_from(
+    [
+        "\r\nBcc: victim@example.com",
+        "\n\nFinal-Recipient: rfc822; x@y\nAction: delivered\n",
+        "\r",
+        "\x00\x1b[31m\x7f",
+        "\u2028\u2029\x85",
+        "é ü 日本語 🙂",
+        "--=_smtpdsn_",
+        "\ud800",
+        " " * 10,
+        "x" * 1200,
+    ]
+)
+TEXT = st.one_of(st.text(max_size=80), HOSTILE, st.lists(HOSTILE | st.text(max_size=10),
+                                                          max_size=5).map("".join))
+ADDRESS = st.one_of(
+    st.from_regex(r"[a-z0-9.+=_-]{1,20}@[a-z0-9.-]{1,20}", fullmatch=True),
+    st.text(min_size=1, max_size=40),
+    st.tuples(HOSTILE, st.text(max_size=5)).map(lambda t: "a" + t[0] + t[1]),
+).filter(lambda a: len(a) <= 60)
+ZONES = st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+DATES = st.datetimes(
+    min_value=datetime(1901, 1, 1), max_value=datetime(9998, 12, 31), timezones=ZONES
+)
+NOTIFY = st.one_of(
+    st.none(),
+    st.just(frozenset({"NEVER"})),
+    st.sets(st.sampled_from(["SUCCESS", "DELAY", "FAILURE"]), min_size=1).map(frozenset),
+)
+def _valid_orcpt(orcpt: tuple[str, str]) -> bool:
+    try:
+        RcptParams(orcpt=orcpt)
+    except ValueError:
+        return False
+    return True
+
+
+# RcptParams refuses control characters in ORCPT, so only printable ones get this far.
+ORCPT = st.one_of(
+    st.none(),
+    st.tuples(st.sampled_from(["rfc822", "utf-8", "RFC822", "x400", "unknown"]), ADDRESS).filter(
+        _valid_orcpt
+    ),
+)
+
+
+@st.composite
+def replies(draw: st.DrawFn) -> Reply:
+    code = draw(st.sampled_from([250, 251, 421, 450, 451, 452, 550, 551, 552, 553, 554]))
+    status = draw(st.sampled_from([None, f"{code // 100}.1.1", f"{code // 100}.7.26",
+                                   f"{code // 100}.0.0", f"{code // 100}.4.650"]))
+    lines = draw(st.lists(TEXT, min_size=1, max_size=3))
+    return Reply(code, status, lines, utf8=draw(st.booleans()))
+
+
+@st.composite
+def outcomes(draw: st.DrawFn) -> RecipientOutcome:
+    reply = draw(st.none() | replies())
+    action = draw(st.none() | st.sampled_from(list(Action)))
+    status = draw(st.none() | st.sampled_from(["5.1.1", "4.4.1", "2.0.0", "5.7.606"]))
+    if reply is None and action is None and status is None:
+        action = Action.FAILED
+    diagnostic = draw(st.one_of(
+        st.none(), TEXT, st.builds(TypedValue, st.sampled_from(["smtp", "X-Unix"]), TEXT)
+    ))
+    outcome = RecipientOutcome(
+        draw(ADDRESS),
+        reply,
+        action=action,
+        status=status,
+        diagnostic=diagnostic,
+        params=RcptParams(notify=draw(NOTIFY), orcpt=draw(ORCPT)),
+        remote_mta=draw(st.none() | TEXT),
+        last_attempt_date=draw(st.none() | DATES),
+        final_log_id=draw(st.none() | TEXT),
+        extensions=draw(st.lists(st.tuples(
+            st.from_regex(r"X-[A-Za-z0-9-]{1,20}", fullmatch=True), TEXT), max_size=2)),
+    )
+    return outcome
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    items=st.lists(outcomes(), min_size=1, max_size=4),
+    sender=ADDRESS.filter(lambda a: a.isprintable() and " " not in a and "\t" not in a),
+    envid=st.none() | st.from_regex(r"[!-~]{1,30}", fullmatch=True),
+    ret=st.sampled_from([None, "FULL", "HDRS"]),
+    arrival=st.none() | DATES,
+    received=st.none() | TEXT,
+)
+def test_build_then_parse_gives_equal_records(
+    items: list[RecipientOutcome],
+    sender: str,
+    envid: str | None,
+    ret: str | None,
+    arrival: datetime | None,
+    received: str | None,
+) -> None:
+    kwargs: dict[str, object] = {
+        "sender": sender,
+        "reporting_mta": "mx.example.net",
+        "mail_params": MailParams(ret=ret, envid=envid),  # type: ignore[arg-type]
+        "arrival_date": arrival,
+        "received_from_mta": received,
+    }
+    expected = compose_report(items, **kwargs)  # type: ignore[arg-type]
+    msg = build_report(ORIGINAL, items, date=datetime(2026, 1, 1, tzinfo=UTC),
+                       **kwargs)  # type: ignore[arg-type]
+    if expected is None:
+        assert msg is None
+        return
+    assert msg is not None
+    data = bytes(msg)
+    assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    assert parse_reports(data, strict=True) == [expected]
+    assert parse_reports(data.replace(b"\r\n", b"\n"), strict=True) == [expected]
+
+
+SAMPLE = build_report(
+    ORIGINAL,
+    [RecipientOutcome("b@example.org", Reply(550, "5.1.1", "No such user"),
+                      remote_mta="mx.example.org"),
+     RecipientOutcome("c@example.org", status="4.4.1", action=Action.DELAYED)],
+    sender="a@example.com",
+    reporting_mta="mx.example.net",
+    mail_params=MailParams(envid="E1"),
+)
+assert SAMPLE is not None
+SAMPLE_BYTES = bytes(SAMPLE)
+
+
+def _parse_or_refuse(data: bytes) -> None:
+    for strict in (False, True):
+        try:
+            reports = parse_reports(data, strict=strict)
+        except ReportSyntaxError as exc:
+            assert str(exc)
+        else:
+            assert reports and all(r.recipients for r in reports)
+            for report in reports:
+                for rcpt in report.recipients:
+                    _ = rcpt.diagnostic_reply  # never raises either
+                    if rcpt.final_recipient is not None:
+                        _ = rcpt.final_recipient.address
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes_parse_or_raise_the_documented_error(data: bytes) -> None:
+    _parse_or_refuse(data)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=len(SAMPLE_BYTES)),
+                  st.integers(min_value=0, max_value=40), st.binary(max_size=20)),
+        min_size=1, max_size=8,
+    )
+)
+def test_damaged_reports_parse_or_raise_the_documented_error(
+    edits: list[tuple[int, int, bytes]],
+) -> None:
+    data = bytearray(SAMPLE_BYTES)
+    for at, cut, insert in edits:
+        data[at : at + cut] = insert
+    _parse_or_refuse(bytes(data))
+
+
+FIELD_LINES = st.sampled_from(
+    [
+        "Reporting-MTA: dns; mx", "Final-Recipient: rfc822; a@b", "Action: failed",
+        "Action: expired", "Status: 5.1.1 (x)", "Status: 9.9", "Diagnostic-Code: smtp; 550 x",
+        "Diagnostic-Code: smtp; 550-5.1.1 a 550 5.1.1 b", "Arrival-Date: x",
+        "Last-Attempt-Date: Thu, 1 Jan 2026 00:00:00 +0000", " folded", "", "junk",
+        "Original-Recipient: utf-8; a\\x{", "Final-Recipient: utf-8; \\x{D800}@x",
+        "Will-Retry-Until: Thu, 99 Jan 2026 00:00:00 +0000", "ction: failed",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(FIELD_LINES | st.text(max_size=30), max_size=30))
+def test_arbitrary_delivery_status_bodies(lines: list[str]) -> None:
+    body = "\r\n".join(lines)
+    data = (
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n" + body + "\r\n--B--\r\n"
+    ).encode("utf-8", "surrogatepass")
+    _parse_or_refuse(data)
