@@ -324,3 +324,13 @@ def test_handler_without_dsnsmtp_still_answers() -> None:
     envelope = SimpleNamespace(mail_from=None, mail_options=[])
     reply = asyncio.run(handler.handle_MAIL(object(), session, envelope, "a@b", []))
     assert reply == "550 5.0.0 Rejected, closing connection"
+
+
+def test_a_broken_connect_hook_answers_421_and_closes() -> None:
+    class Handler:
+        async def handle_CONNECT(self, *args: Any) -> str:
+            raise RuntimeError("broken handler")
+
+    with ServerThread(Handler()) as st, RawClient(st.port) as c:
+        assert c.reply() == "421 4.3.0 Temporary local problem, try again later"
+        assert c.closed()

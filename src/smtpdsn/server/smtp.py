@@ -130,9 +130,15 @@ class DSNSMTP(SMTP):
     async def _handle_client(self) -> None:
         hook = self._handle_hooks.get("CONNECT")
         if hook is not None:
-            status = await hook(self, self.session, self.envelope)
+            try:
+                status = await hook(self, self.session, self.envelope)
+            except Exception:
+                log.exception("%s error in handle_CONNECT", getattr(self.session, "peer", None))
+                status = "421 4.3.0 Temporary local problem, try again later"
             if status is not None and status is not MISSING:
                 self._greeting = str(status)
+                if self._greeting.startswith("421"):
+                    self._close_requested = True
         if self._close_requested and self._greeting is not None:
             # A refusal that closes: send it instead of the greeting and stop.
             self._greeting_sent = True
