@@ -15,6 +15,7 @@ every format:
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import datetime
 from typing import Final
 
@@ -31,6 +32,8 @@ from .text import find_command, find_reply_code, find_status
 __all__ = ["REASON_STATUS", "classify_view"]
 
 _MAX_DIAGNOSTIC: Final = 1000
+# "550-5.7.1 text 550 5.7.1 more text": the prefix of each line of a multi-line reply.
+_CONTINUED: Final = re.compile(r"(?:(?<=\s)|^)[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?(?=\S)")
 
 #: The status a reason implies when the message gives none (subject.detail).
 REASON_STATUS: Final[dict[Reason, tuple[int, int]]] = {
@@ -120,8 +123,17 @@ def _derive_status(
         return None
 
 
+def _unwrap(diag: str) -> str:
+    """Drop the reply code and status repeated on each line of a multi-line reply."""
+    first = _CONTINUED.search(diag)
+    if first is None:
+        return diag
+    head, tail = diag[: first.end()], diag[first.end() :]
+    return head + _CONTINUED.sub(" ", tail)
+
+
 def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bounce:
-    diag = c.diagnostic[:_MAX_DIAGNOSTIC]
+    diag = _unwrap(c.diagnostic[:_MAX_DIAGNOSTIC])
     status, source = _prefer(c.status, find_status(diag))
     reply = c.reply_code if c.reply_code is not None else find_reply_code(diag)
     command = c.command or find_command(diag) or find_command(c.context)

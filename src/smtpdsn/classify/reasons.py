@@ -28,7 +28,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     # -- not a failure at all / list and delivery-service specific -----------------------------
     (R.SUPPRESSED, r"suppression list|address (?:is|was) suppressed|on the suppression"),
     # -- authentication of the sender's domain (SPF, DKIM, DMARC, ARC) -------------------------
-    (R.AUTHFAILURE, r"\bdmarc\b|\bspf\b[^.]{0,60}(?:fail|check|record|not (?:designate|permit)|"
+    (R.AUTHFAILURE, r"\bdmarc\b|\bspf\b[^.]{0,40}(?:fail|check|not (?:designate|permit)|"
      r"softfail)|(?:fail|didn't pass|did not pass|not pass)[^.]{0,40}\b(?:spf|dkim)\b|"
      r"\bdkim\b[^.]{0,40}(?:fail|invalid|not valid|missing|required)|"
      r"unauthenticated (?:e-?mail|message)|not (?:properly )?authenticated.{0,40}"
@@ -40,7 +40,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"(?:ip|address|host)[^.]{0,40}(?:does not|doesn't|did not) (?:have|resolve)[^.]{0,20}"
      r"(?:host ?name|name|dns)|no (?:reverse|dns) (?:record|entry)|"
      r"hostname[^.]{0,30}(?:does not|doesn't|did not) (?:resolve|match)|"
-     r"not (?:match|resolve)[^.]{0,30}(?:forward|reverse)|"
+     r"not (?:match|resolve)[^.]{0,30}(?:forward|reverse)|mismatches client ip|"
      r"forward-confirmed|fcrdns|\bhelo\b[^.]{0,40}(?:not (?:resolve|valid)|invalid)"),
     # -- the mailbox is full -------------------------------------------------------------------
     (R.MAILBOXFULL, r"mail ?box (?:is )?(?:full|over ?quota|size limit exceeded|"
@@ -69,6 +69,14 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.HASMOVED, r"has moved|moved (?:permanently|to)|address (?:has )?changed|"
      r"no longer (?:uses|at) this address|mailbox (?:owner )?has changed|"
      r"is no longer (?:a )?valid[^.]{0,40}(?:use|try)"),
+    # -- strong signs that beat the generic rows below -------------------------------------
+    (R.USERUNKNOWN, r"recipient address rejected: (?:access denied|user unknown|undeliverable)|"
+     r"not listed in (?:the )?(?:domino directory|public name & address book|address book)"),
+    (R.HOSTUNKNOWN, r"the account or domain may not exist"),
+    (R.BLOCKED, r"banned sending ip|invalid ip for sending|messages from [\d.]+ weren't sent|"
+     r"(?:sending|your|client|connecting) ip (?:address )?(?:\[[^\]]*\] )?(?:is |has been )?"
+     r"(?:blocked|banned|blacklisted|block ?listed)|my name was rejected"),
+    (R.POLICYVIOLATION, r"content presents a potential security issue"),
     # -- relaying ------------------------------------------------------------------------------
     (R.NORELAYING, r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed|authorized)|"
      r"prohibited|refused)|(?:unable|not permitted|not allowed|cannot|can't) (?:to )?relay|"
@@ -87,7 +95,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"not allowed to (?:post|send)|you are not (?:allowed|authorized|permitted) to "
      r"(?:post|send)|(?:only|are not) members? (?:can|of)|mail from not owned|"
      r"sender is (?:in|on)[^.]{0,20}(?:black|block) ?list|returned mail not accepted|"
-     r"batv|unroutable sender|sender rejected|access denied|"
+     r"batv|unroutable sender|sender rejected|access denied|purported responsible address|"
      r"(?:mail ?from|sender|envelope from) domain [^.]{0,30}(?:listed|blocked|invalid)|"
      r"from (?:an )?address that (?:has been|is) (?:black|block)listed|"
      r"does not accept (?:mail|messages|e-?mail) from (?:you|your|this)|from: domain"),
@@ -119,6 +127,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"try again later[^.]{0,20}dns"),
     # -- the domain does not exist -------------------------------------------------------------
     (R.HOSTUNKNOWN, r"host ?unknown|unknown (?:host|domain)|no such (?:domain|host)|"
+     r"host [^ ]+ not found|(?<![@\w.-])[a-z0-9-]+(?:\.[a-z0-9-]+)+ does not exist|"
      r"domain (?:name )?(?:not found|does not exist|doesn't exist|unknown|is not valid|"
      r"must exist|is not reachable)|host (?:or domain name )?not found|"
      r"unrout(?:e)?able (?:address|domain|mail domain)|name or service not known|"
@@ -185,8 +194,9 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"disk (?:is )?full|out of (?:disk|storage) space|no space left"),
     (R.SYNTAXERROR, r"syntax error|command (?:unrecognized|not recognized)|unrecognized command|"
      r"bad sequence of commands|command out of sequence|invalid command|"
-     r"unknown command|line too long for"),
+     r"unknown command|line too long for|malformed address|parameter not implemented"),
     (R.EXPIRED, r"connection timed out|timed out|time ?out|failing for a long time|"
+     r"message expired|"
      r"did not accept our requests to connect|not reachable|could not find a gateway|"
      r"not delivered within|delivery attempts? (?:will )?(?:continue|failed for)"),
     (R.NETWORKERROR, r"network (?:is )?unreachable|no route to host|"
@@ -205,6 +215,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"unable to deliver[^.]{0,40}(?:after|within) \d+|queue(?:d)? (?:too long|time)|"
      r"retry timeout|has not yet been delivered|deferred for"),
     (R.SYSTEMERROR, r"system error|internal (?:server )?error|server error|local error|"
+     r"service (?:currently )?unavailable|transaction failed|could not load|"
      r"(?:temporary|local|transient) (?:failure|problem|error)|configuration error|"
      r"misconfigur|service (?:not available|unavailable)|try again later|"
      r"not available|in processing|resources? (?:temporarily )?unavailable|"
@@ -212,7 +223,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.SECURITYERROR, r"authentication (?:required|failed|is required)|"
      r"must (?:authenticate|be authenticated)|unauthori[sz]ed|not authori[sz]ed|"
      r"security (?:policy|violation)|access (?:to .{0,20})?not allowed|permission denied|"
-     r"(?:user|sender) not authenticated"),
+     r"(?:user|sender) not authenticated|unauthenticated senders?"),
 )
 
 _COMPILED: Final = tuple((reason, re.compile(pattern)) for reason, pattern in PHRASES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import arf, autoreply, dsn, googlegroups, text
+from . import arf, autoreply, dsn, googlegroups, sesjson, text
 from .base import Candidate, Detector, DetectorInfo
 
 __all__ = ["DETECTORS", "Candidate", "Detector", "DetectorInfo"]
@@ -18,6 +18,7 @@ __all__ = ["DETECTORS", "Candidate", "Detector", "DetectorInfo"]
 DETECTORS: Final[tuple[DetectorInfo, ...]] = (
     DetectorInfo("arf", arf.detect),
     DetectorInfo("rfc3464", dsn.detect),
+    DetectorInfo("amazonses-json", sesjson.detect),
     DetectorInfo("googlegroups", googlegroups.detect),
     DetectorInfo("rfc3834", autoreply.detect),
     DetectorInfo("text", text.detect),

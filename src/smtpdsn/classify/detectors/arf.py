@@ -48,9 +48,28 @@ def _returned_to(view: MailView) -> list[str]:
     return [a for a in find_addresses(str(to))] if to is not None else []
 
 
+def _hotmail(view: MailView) -> list[Candidate] | None:
+    """Microsoft's JMRP complaints: the original message with X-HmXmrOriginalRecipient."""
+    returned = view.returned
+    if returned is None:
+        return None
+    value = returned.get("X-HmXmrOriginalRecipient")
+    if value is None:
+        return None
+    rcpts = find_addresses(str(value))
+    return [
+        Candidate(recipient=r, reason=Reason.FEEDBACK, feedback_type="abuse",
+                  diagnostic=one_line(view.subject))
+        for r in rcpts
+    ] or None
+
+
 def detect(view: MailView) -> list[Candidate] | None:
     """One candidate per reported recipient of a feedback report."""
     parts = view.parts_of_type("message/feedback-report")
+    hotmail = _hotmail(view)
+    if hotmail is not None:
+        return hotmail
     if parts:
         text = "\n".join(part_text(p) for p in parts)
     elif _TEXT_SIGNS.search(view.body_text):

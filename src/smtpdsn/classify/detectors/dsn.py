@@ -20,6 +20,7 @@ from ...status import EnhancedStatus
 from ..message import MailView, part_text
 from ..model import Action
 from ..text import clean_address, one_line
+from . import text
 from .base import Candidate
 
 __all__ = ["detect"]
@@ -207,15 +208,20 @@ def detect(view: MailView) -> list[Candidate] | None:
         if re.search(r"^final-recipient:", view.body_text, re.I | re.M) is None:
             return None
         return _from_stdlib(view, [view.body_text]) or None
-    own = _from_stdlib(view, parts)
-    for c in own:
-        c.context = view.notice[:4000]
+    found = _from_stdlib(view, parts)
     if _REPORT is not None:
-        found = _from_reader(view)
+        shared = _from_reader(view)
         # The shared reader is preferred; ours only when it finds more recipients
         # (blocks without the blank line between them, which it may not split).
-        if found and len(found) >= len(own):
-            for c in found:
-                c.context = view.notice[:4000]
-            return found
-    return own or None
+        if shared and len(shared) >= len(found):
+            found = shared
+    if not found:
+        return None
+    notes: dict[str, str] | None = None
+    for c in found:
+        c.context = view.notice[:4000]
+        if not c.diagnostic:
+            if notes is None:
+                notes = text.diagnostics_by_address(view)
+            c.diagnostic = notes.get(c.recipient.lower(), "")
+    return found

@@ -164,6 +164,25 @@ def _returned_recipients(view: MailView, exclude: set[str]) -> list[str]:
     return found
 
 
+def diagnostics_by_address(view: MailView) -> dict[str, str]:
+    """The notice's text for each recipient it names (lower-cased address -> text).
+
+    RFC 3464 reports without a Diagnostic-Code often explain the failure only in their
+    human-readable part; the rfc3464 detector fills the gap from here.
+    """
+    lines = view.notice.split("\n")
+    found = _segments(lines, _senders(view))
+    out: dict[str, str] = {}
+    for i, (addr, start) in enumerate(found):
+        end = found[i + 1][1] if i + 1 < len(found) else len(lines)
+        first_line = lines[start]
+        pos = first_line.lower().find(addr.lower())
+        rest = first_line[pos + len(addr) :] if pos >= 0 else first_line
+        text = one_line(rest + "\n" + "\n".join(lines[start + 1 : end]))
+        out[addr.lower()] = text.lstrip(">:.,;) ")
+    return out
+
+
 def detect(view: MailView) -> list[Candidate] | None:
     """Candidates for a plain-text bounce; None when the message is not one."""
     if not looks_like_bounce(view):
