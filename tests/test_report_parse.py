@@ -4,6 +4,7 @@ errors, and hostile input (10 MB header, 10,000 recipients, 1,000-deep nesting).
 from __future__ import annotations
 
 import email
+import email.message
 import io
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -50,7 +51,7 @@ SIMPLE = (
 )
 
 
-def one(data: bytes | str, **kwargs: bool) -> DeliveryReport:
+def one(data: bytes | str | email.message.Message, **kwargs: bool) -> DeliveryReport:
     reports = parse_reports(data, **kwargs)
     assert len(reports) == 1
     return reports[0]
@@ -384,6 +385,32 @@ def test_an_unusable_part_beside_a_good_one_is_a_warning() -> None:
         parse_reports(data, strict=True)
 
 
+class TestBrokenStructure:
+    def test_part_with_a_boundary_that_does_not_match_is_found_by_text(self) -> None:
+        data = wrap(SIMPLE).replace(b'boundary="B"', b'boundary="OTHER"')
+        report = one(data)
+        assert str(report.recipients[0].status) == "5.1.1"
+        assert report.warnings == [
+            "the message/delivery-status part was found by a text search: the MIME structure "
+            "around it is broken"
+        ]
+        with pytest.raises(ReportSyntaxError):
+            parse_reports(data, strict=True)
+
+    def test_report_pasted_into_a_text_message(self) -> None:
+        data = (
+            "Subject: fwd bounce\n\nSee below.\n\nContent-Type: message/delivery-status\n\n"
+            + SIMPLE
+        ).encode()
+        assert str(one(data).recipients[0].final_recipient) == "rfc822; bob@example.org"
+
+    def test_mention_of_the_type_without_a_report_is_refused(self) -> None:
+        data = b"Subject: x\n\nContent-Type: message/delivery-status\n\nno fields here\n"
+        with pytest.raises(ReportSyntaxError) as info:
+            parse_reports(data)
+        assert str(info.value) == "the delivery-status part holds no fields"
+
+
 class TestHostileInput:
     """Bounded work on hostile input. No timing assertions; the times are printed."""
 
@@ -445,11 +472,27 @@ class TestHostileInput:
         inner = "Content-Type: message/delivery-status\r\n\r\n" + SIMPLE.replace("\n", "\r\n")
         return (head + inner + tail).encode()
 
-    def test_thousand_deep_nesting_raises_the_documented_error(self) -> None:
+    def test_thousand_deep_nesting(self) -> None:
+        data = self.nested(1000)
         start = time.perf_counter()
-        with pytest.raises(ReportSyntaxError) as info:
-            parse_reports(self.nested(1000))
+        report = one(data)
         print(f"\n1,000-deep nesting: {time.perf_counter() - start:.2f}s")
+        assert str(report.recipients[0].status) == "5.1.1"
+        assert report.warnings == [
+            f"MIME parts nested deeper than {MAX_DEPTH} levels were not examined",
+            "the message/delivery-status part was found by a text search: the MIME "
+            "structure around it is broken",
+        ]
+        with pytest.raises(ReportSyntaxError) as info:
+            parse_reports(data, strict=True)
+        assert str(info.value) == (
+            f"MIME parts nested deeper than {MAX_DEPTH} levels were not examined"
+        )
+
+    def test_thousand_deep_nesting_without_a_report(self) -> None:
+        data = self.nested(1000).replace(b"message/delivery-status", b"text/plain")
+        with pytest.raises(ReportSyntaxError) as info:
+            parse_reports(data)
         assert str(info.value) == (
             "not a delivery status notification: the message has no message/delivery-status "
             f"or message/global-delivery-status part; MIME parts nested deeper than {MAX_DEPTH} "
@@ -462,8 +505,23 @@ class TestHostileInput:
 
     def test_thousand_deep_message_rfc822_nesting(self) -> None:
         data = b"Content-Type: message/rfc822\r\n\r\n" * 1000 + wrap(SIMPLE)
+        assert str(one(data).recipients[0].status) == "5.1.1"
         with pytest.raises(ReportSyntaxError):
-            parse_reports(data)
+            parse_reports(data, strict=True)
+
+    def test_thousand_deep_stdlib_message(self) -> None:
+        shallow = email.message_from_bytes(self.nested(50))
+        assert str(one(shallow).recipients[0].status) == "5.1.1"
+        deep = email.message.Message()
+        deep.set_type("multipart/mixed")
+        node = deep
+        for _ in range(1000):
+            child = email.message.Message()
+            child.set_type("multipart/mixed")
+            node.attach(child)
+            node = child
+        with pytest.raises(ReportSyntaxError):
+            parse_reports(deep)
 
     def test_many_parts(self) -> None:
         parts = "".join("--B\nContent-Type: text/plain\n\nx\n" for _ in range(20_000))

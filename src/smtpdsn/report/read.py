@@ -9,6 +9,7 @@ and some MTAs put the part in ``multipart/mixed``). Parts inside a returned mess
 
 from __future__ import annotations
 
+import re
 from email.message import Message
 from typing import BinaryIO, Final
 
@@ -22,6 +23,12 @@ __all__ = ["REPORT_TYPES", "parse_reports"]
 #: The media types of a machine-readable delivery report part.
 REPORT_TYPES: Final = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _KNOWN_CTE: Final = frozenset({"7bit", "8bit", "binary", "base64", "quoted-printable"})
+# A Content-Type line naming a report type, anywhere (for messages with broken structure).
+_LOOSE_PART: Final = re.compile(
+    rb"(?im)^[ \t]*content-type:[ \t]*(message/(?:global-)?delivery-status)(?![\w-])[^\n]*$"
+)
+_LOOSE_END: Final = re.compile(rb"(?m)^[ \t]*--")
+_MAX_LOOSE: Final = 100
 
 
 def parse_reports(
@@ -66,6 +73,10 @@ def parse_reports(
             (inner if part.encapsulated else outer).append(part)
     found = outer or inner
     limits = list(dict.fromkeys(notes))
+    loose = False
+    if not found:
+        found = _search_text(normalize_newlines(data))
+        loose = bool(found)
     if not found:
         detail = "".join(f"; {note}" for note in limits)
         raise ReportSyntaxError(
@@ -76,7 +87,7 @@ def parse_reports(
     first_error: ReportSyntaxError | None = None
     for part in found:
         try:
-            reports.append(_read_part(part, limits, strict))
+            reports.append(_read_part(part, limits, strict, loose))
         except ReportSyntaxError as exc:
             if strict:
                 raise
@@ -117,11 +128,36 @@ def _to_bytes(source: object) -> bytes:
     )
 
 
-def _read_part(part: Part, limits: list[str], strict: bool) -> DeliveryReport:
+def _search_text(data: bytes) -> list[Part]:
+    """Find delivery-status parts by their Content-Type line when the MIME structure is
+    broken (a boundary that does not match, an indented delimiter, a bounce pasted into a
+    text part). The body runs from the blank line after that line to the next line that
+    starts with ``--`` (a delimiter) or the end."""
+    found: list[Part] = []
+    for m in _LOOSE_PART.finditer(data):
+        if len(found) >= _MAX_LOOSE:
+            break
+        start = data.find(b"\n\n", m.end() - 1)
+        if start < 0:
+            continue
+        end = _LOOSE_END.search(data, start + 2)
+        body = data[start + 2 : end.start() if end else len(data)]
+        found.append(Part(m[1].decode().lower(), {}, body, "7bit", 0, False, ""))
+    return found
+
+
+def _read_part(
+    part: Part, limits: list[str], strict: bool, loose: bool = False
+) -> DeliveryReport:
     notes = Notes(strict)
     is_global = part.content_type == "message/global-delivery-status"
     for limit in limits:
         notes.warn(limit)
+    if loose:
+        notes.warn(
+            f"the {part.content_type} part was found by a text search: the MIME structure "
+            "around it is broken"
+        )
     if part.parent and part.parent != "multipart/report":
         notes.warn(f"the {part.content_type} part is inside {part.parent}, not multipart/report")
     if part.cte not in _KNOWN_CTE:
