@@ -181,8 +181,10 @@ class MailView:
         for part in self.parts:
             if part.is_multipart():
                 continue
-            ctype = part.get_content_type()
-            if ctype == "text/plain" or (False):
+            ctype = content_type(part)
+            if ctype == "text/plain" or (
+                part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str)
+            ):  # a multipart whose boundary was never found: read it as text
                 if part.get_filename() and texts:
                     continue
                 texts.append(part_text(part))

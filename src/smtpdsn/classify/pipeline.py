@@ -86,6 +86,8 @@ def _reason(c: Candidate, status: EnhancedStatus | None, diag: str, command: str
     if found is Reason.USERUNKNOWN and command == "DATA" and subject != 1:
         # "No such user" after the message was sent: the recipient's filter refused it.
         return Reason.FILTERED
+    if command == "MAIL" and found in (Reason.HOSTUNKNOWN, Reason.USERUNKNOWN):
+        return Reason.REJECTED  # refused after MAIL FROM: the sender's address is at fault
     if command in ("CONN", "HELO") and found in _REFUSED_AT_CONNECT:
         # Refused before any address was given: the client itself is blocked.
         return Reason.BLOCKED
@@ -129,7 +131,7 @@ def _unwrap(diag: str) -> str:
     if first is None:
         return diag
     head, tail = diag[: first.end()], diag[first.end() :]
-    return head + _CONTINUED.sub(" ", tail)
+    return head + " ".join(_CONTINUED.sub(" ", tail).split())
 
 
 def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bounce:

@@ -33,7 +33,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"\bdkim\b[^.]{0,40}(?:fail|invalid|not valid|missing|required)|"
      r"unauthenticated (?:e-?mail|message)|not (?:properly )?authenticated.{0,40}"
      r"(?:sender|domain)|authentication (?:checks?|requirements)|sender authentication|"
-     r"\bsender policy framework\b|is not designated to send|not authorized to send on behalf"),
+     r"\bsender policy framework\b|is not designated to send|not authorized to send on behalf|"
+     r"bad spf records?|per it'?s spf record|spf (?:policy|validation)"),
     # -- reverse DNS of the sending host -------------------------------------------------------
     (R.REQUIREPTR, r"\bptr\b|reverse (?:dns|lookup|dns lookup|hostname)|\brdns\b|"
      r"cannot find your (?:reverse )?hostname|can't find your hostname|"
@@ -57,7 +58,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.MESGTOOBIG, r"(?:message|mail|e-?mail)(?: is)? (?:too (?:big|large)|size exceeds|"
      r"exceeds? (?:the )?(?:size|maximum|max))|(?:size|length) (?:limit )?exceed|"
      r"exceeds? (?:the )?(?:maximum )?(?:message )?size|too large|too big|"
-     r"size limit|message size|maximum (?:message )?size|line too long"),
+     r"size limit|message size|maximum (?:message )?size|line too long|line limit"),
     # -- the account is disabled or suspended --------------------------------------------------
     (R.SUSPEND, r"(?:account|mail ?box|user|address|recipient)[^\n;]{0,50}(?:is |has been |was )?"
      r"(?:disabled|suspended|deactivated|inactive|frozen|locked|expired|closed|"
@@ -120,9 +121,9 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"unrecognized (?:user|recipient|address)|user(?:name)? not recogni[sz]ed|"
      r"this user doesn't have|who you sent it to|accounts? (?:.{0,20})?does not exist"),
     # -- temporary DNS failures (before "domain not found": a 4xx NXDOMAIN is retried) --
-    (R.NOTACCEPT, r"(?:doesn't|does not|don't|do not) receive (?:e-?)?mail|"
+    (R.NOTACCEPT, r"(?:doesn't|does not|don't|do not) receive (?:e-?)?mail|no smtp service|"
      r"couldn't find a mail exchanger|null mx|nullmx"),
-    (R.NETWORKERROR, r"host not found, try again|dns query failed|"
+    (R.NETWORKERROR, r"host not found, try again|dns query failed|network error|"
      r"temporary (?:dns|lookup|name server) failure|dns (?:type '?\w+'? )?lookup (?:of|failed)|"
      r"try again later[^.]{0,20}dns"),
     # -- the domain does not exist -------------------------------------------------------------

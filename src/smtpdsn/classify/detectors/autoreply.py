@@ -12,6 +12,7 @@ from ..message import MailView
 from ..model import Reason
 from ..reasons import reason_from_text
 from ..text import clean_address, one_line
+from . import text
 from .base import Candidate
 
 __all__ = ["detect"]
@@ -34,13 +35,13 @@ def detect(view: MailView) -> list[Candidate] | None:
         is_auto = bool(
             view.header("X-Autoreply") or view.header("X-Autorespond")
         ) or bool(_SUBJECT.match(view.subject.strip()))
-    if not is_auto:
+    if not is_auto or text.is_bounce_notice(view):
         return None
     sender = clean_address(view.from_)
     if not sender or "mailer-daemon" in sender.lower():
         return None
-    text = one_line(view.notice)[:400]
-    reason = reason_from_text(text)
+    said = one_line(view.notice)[:400]
+    reason = reason_from_text(said)
     if reason not in _ACCOUNT_REASONS:
         reason = Reason.VACATION
-    return [Candidate(recipient=sender, reason=reason, diagnostic=text)]
+    return [Candidate(recipient=sender, reason=reason, diagnostic=said)]

@@ -44,6 +44,11 @@ _BOUNCE_SUBJECT: Final = re.compile(
     r"unknown|failure",
     re.IGNORECASE,
 )
+_STRICT_SUBJECT: Final = re.compile(
+    r"^(?:undeliver|delivery (?:status|failure|notification)|returned mail|failure notice|"
+    r"mail delivery failed|non-?deliver)",
+    re.IGNORECASE,
+)
 # Words that put the address after them in the place of a failed recipient.
 _LEAD_IN: Final = re.compile(
     r"(?:recipient|addressee|address(?:es)?|rcpt to|rcpt|to|for|delivery to|deliver to|"
@@ -88,6 +93,14 @@ def looks_like_bounce(view: MailView) -> bool:
     if _BOUNCE_SUBJECT.search(view.subject):
         return True
     return view.header("Return-Path").strip() == "<>"
+
+
+def is_bounce_notice(view: MailView) -> bool:
+    """True when the sender or subject is a delivery system's (stricter than
+    :func:`looks_like_bounce`: an auto-reply quoting "undeliverable" is not one)."""
+    return bool(_BOUNCE_FROM.search(view.from_)) or bool(
+        _STRICT_SUBJECT.search(view.subject)
+    )
 
 
 def _senders(view: MailView) -> set[str]:
