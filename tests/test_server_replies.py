@@ -6,6 +6,8 @@ drives each command and error path and checks each reply line exactly.
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 import smtpdsn
@@ -182,3 +184,62 @@ def test_helpers() -> None:
     assert not has_enhanced_status("OK")
     assert status_for(354, "x", "DATA") is None
     assert status_for(250, "x", "AUTH") == "2.7.0"
+
+
+def _auth_ok(mechanism: str, login: bytes, password: bytes) -> bool:
+    return login == b"user" and password == b"pass"
+
+
+AUTH_SESSION: list[tuple[str, str]] = [
+    ("AUTH PLAIN", "503 5.5.1 Error: send EHLO first"),
+    ("HELO x", "250 smtpdsn.test"),
+    ("AUTH PLAIN", "500 5.5.1 Error: command 'AUTH' not recognized"),
+    ("EHLO x", EHLO.replace("250-DSN", "250-DSN\r\n250-AUTH LOGIN PLAIN")),
+    ("AUTH", "501 5.5.4 Not enough value"),
+    ("AUTH PLAIN a b", "501 5.5.4 Too many values"),
+    ("AUTH FOO", "504 5.5.4 Unrecognized authentication type"),
+    ("AUTH PLAIN !!!", "501 5.5.2 Can't decode base64"),
+    (
+        "AUTH PLAIN " + base64.b64encode(b"\0user\0bad").decode(),
+        "535 5.7.8 Authentication credentials invalid",
+    ),
+    ("AUTH PLAIN", "334 "),
+    ("*", "501 5.7.0 Auth aborted"),
+    ("AUTH LOGIN", "334 VXNlciBOYW1lAA=="),
+    (base64.b64encode(b"user").decode(), "334 UGFzc3dvcmQA"),
+    (base64.b64encode(b"pass").decode(), "235 2.7.0 Authentication successful"),
+    ("AUTH PLAIN x", "503 5.5.1 Already authenticated"),
+    ("NOOP", "250 2.0.0 OK"),
+    ("NOOP", "250 2.0.0 OK"),
+    ("NOOP", "421 4.7.0 NOOP sent too many times"),
+]
+
+
+def test_auth_and_call_limit_replies() -> None:
+    with (
+        ServerThread(
+            Plain(),
+            data_size_limit=1000,
+            auth_require_tls=False,
+            auth_callback=_auth_ok,
+            command_call_limit={"NOOP": 2, "*": 100},
+        ) as st,
+        RawClient(st.port) as c,
+    ):
+        c.reply()
+        for command, expected in AUTH_SESSION:
+            assert c.cmd(command) == expected, command
+        assert c.closed()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_auth_required_replies() -> None:
+    with (
+        ServerThread(Plain(), auth_require_tls=False, auth_required=True) as st,
+        RawClient(st.port) as c,
+    ):
+        c.reply()
+        c.cmd("EHLO x")
+        assert c.cmd("MAIL FROM:<a@b>") == "530 5.7.0 Authentication required"
+        assert c.cmd("HELP") == "530 5.7.0 Authentication required"
+        assert c.cmd("VRFY <a@b>") == "530 5.7.0 Authentication required"

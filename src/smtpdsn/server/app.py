@@ -45,6 +45,9 @@ class SMTPServer:
             limit).
         timeout: seconds a client may stay silent before it is told 421 4.4.2 and dropped.
         enable_smtputf8: advertise and accept SMTPUTF8 (RFC 6531).
+        smtp_kwargs: further arguments for :class:`~smtpdsn.server.smtp.DSNSMTP` (aiosmtpd's
+            ``tls_context``, ``authenticator``, ``auth_require_tls``, ``command_call_limit``
+            ...).
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class SMTPServer:
         data_size_limit: int | None = DEFAULT_MAX_SIZE,
         timeout: float = 300.0,
         enable_smtputf8: bool = True,
+        **smtp_kwargs: Any,
     ) -> None:
         self.handler = handler
         self.host = host
@@ -65,6 +69,7 @@ class SMTPServer:
         self.data_size_limit = data_size_limit
         self.timeout = timeout
         self.enable_smtputf8 = enable_smtputf8
+        self.smtp_kwargs = smtp_kwargs
         self._server: asyncio.Server | None = None
         self._connections: weakref.WeakSet[DSNSMTP] = weakref.WeakSet()
 
@@ -76,6 +81,7 @@ class SMTPServer:
             timeout=self.timeout,
             enable_SMTPUTF8=self.enable_smtputf8,
             loop=asyncio.get_running_loop(),
+            **self.smtp_kwargs,
         )
         self._connections.add(proto)
         return proto
