@@ -27,6 +27,14 @@ R = Reason
 PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     # -- not a failure at all / list and delivery-service specific -----------------------------
     (R.SUPPRESSED, r"suppression list|address (?:is|was) suppressed|on the suppression"),
+    # -- strong signs that beat the broad rows below ---------------------------------------
+    (R.NOTCOMPLIANTRFC, r"duplicate header|multiple addresses in from|not rfc ?5322 compliant"),
+    (R.CONTENTERROR, r"headers? (?:are |is )?too (?:large|long|many)"),
+    (R.BADREPUTATION, r"reputation|sender score|senderscore|user complaints"),
+    (R.MAILERERROR, r"procmail|pipe to \||\bexit (?:code|status) \d"),
+    (R.SYSTEMERROR, r"\bldap\b|directory server"),
+    (R.REQUIREPTR, r"ip name lookup failed|name lookup failed for"),
+    (R.BLOCKED, r"service refused|not accepting connections"),
     # -- authentication of the sender's domain (SPF, DKIM, DMARC, ARC) -------------------------
     (R.AUTHFAILURE, r"\bdmarc\b|\bspf\b[^.]{0,40}(?:fail|check|not (?:designate|permit)|"
      r"softfail)|(?:fail|didn't pass|did not pass|not pass)[^.]{0,40}\b(?:spf|dkim)\b|"
@@ -34,7 +42,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"unauthenticated (?:e-?mail|message)|not (?:properly )?authenticated.{0,40}"
      r"(?:sender|domain)|authentication (?:checks?|requirements)|sender authentication|"
      r"\bsender policy framework\b|is not designated to send|not authorized to send on behalf|"
-     r"bad spf records?|per it'?s spf record|spf (?:policy|validation)"),
+     r"bad spf records?|per it'?s spf record|spf (?:policy|validation)|"
+     r"authentication information|fails? to pass (?:spf|dkim|authentication)"),
     # -- reverse DNS of the sending host -------------------------------------------------------
     (R.REQUIREPTR, r"\bptr\b|reverse (?:dns|lookup|dns lookup|hostname)|\brdns\b|"
      r"cannot find your (?:reverse )?hostname|can't find your hostname|"
@@ -60,10 +69,10 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"exceeds? (?:the )?(?:maximum )?(?:message )?size|too large|too big|"
      r"size limit|message size|maximum (?:message )?size|line too long|line limit"),
     # -- the account is disabled or suspended --------------------------------------------------
-    (R.SUSPEND, r"(?:account|mail ?box|user|address|recipient)[^\n;]{0,50}(?:is |has been |was )?"
+    (R.SUSPEND, r"(?:account|mail ?box|user|address|recipient)[^.]{0,40}(?:is |has been |was )?"
      r"(?:disabled|suspended|deactivated|inactive|frozen|locked|expired|closed|"
      r"on hold|not active|no longer active|temporarily unavailable|not currently active|"
-     r"temporar(?:y|ily) locked)|"
+     r"temporar(?:y|ily) locked)|temporar(?:y|ily) locked|"
      r"(?:disabled|suspended|inactive|deactivated|closed) (?:account|mail ?box|user)|"
      r"not accepting (?:any )?(?:new )?(?:messages|mail) due to|extended inactivity|"
      r"mailbox unavailable due to"),
@@ -83,7 +92,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"prohibited|refused)|(?:unable|not permitted|not allowed|cannot|can't) (?:to )?relay|"
      r"(?:we|i) do not relay|relay not permitted|no relaying|open relay|"
      r"not (?:in|on) (?:my|the) list of allowed rcpthosts|non-accepted domain|"
-     r"not a gateway|is not permitted to relay|relaying to <[^>]*> denied"),
+     r"not a gateway|is not permitted to relay|relaying to <[^>]*> denied|"
+     r"not configured to relay"),
     # -- sender's address rejected -------------------------------------------------------------
     (R.REJECTED, r"sender (?:address |domain |e-?mail address )?(?:was |is |has been )?"
      r"(?:rejected|denied|refused|invalid|blacklisted|blocked|unknown|"
@@ -97,9 +107,15 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"(?:post|send)|(?:only|are not) members? (?:can|of)|mail from not owned|"
      r"sender is (?:in|on)[^.]{0,20}(?:black|block) ?list|returned mail not accepted|"
      r"batv|unroutable sender|sender rejected|access denied|purported responsible address|"
+     r"not a registered gateway user|"
      r"(?:mail ?from|sender|envelope from) domain [^.]{0,30}(?:listed|blocked|invalid)|"
      r"from (?:an )?address that (?:has been|is) (?:black|block)listed|"
      r"does not accept (?:mail|messages|e-?mail) from (?:you|your|this)|from: domain"),
+    # -- the recipient's own filter refused the message -----------------------------------
+    (R.FILTERED, r"recipient preferences|rejected by (?:the )?recipient(?! domain)|"
+     r"blocked by the recipient|"
+     r"only accepting mail from|message rejected due to user rules|\buser reject|"
+     r"refuse to receive mail|not accepting mail from (?:this|the) sender"),
     # -- the recipient does not exist ----------------------------------------------------------
     (R.USERUNKNOWN, r"user ?unknown|unknown (?:user|recipient|mailbox|address|local ?part|"
      r"account|e-?mail address)|no such (?:user|mailbox|recipient|account|address|person|"
@@ -122,7 +138,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"this user doesn't have|who you sent it to|accounts? (?:.{0,20})?does not exist"),
     # -- temporary DNS failures (before "domain not found": a 4xx NXDOMAIN is retried) --
     (R.NOTACCEPT, r"(?:doesn't|does not|don't|do not) receive (?:e-?)?mail|no smtp service|"
-     r"couldn't find a mail exchanger|null mx|nullmx"),
+     r"couldn't find a mail exchanger|null mx|nullmx|no mx found"),
     (R.NETWORKERROR, r"host not found, try again|dns query failed|network error|"
      r"temporary (?:dns|lookup|name server) failure|dns (?:type '?\w+'? )?lookup (?:of|failed)|"
      r"try again later[^.]{0,20}dns"),
@@ -138,7 +154,6 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"(?:nxdomain|not exist|no such)|no such domain|could not resolve (?:host|domain)|"
      r"address does not have (?:a|an) (?:mx|a) record"),
     # -- IP reputation and block lists ---------------------------------------------------------
-    (R.BADREPUTATION, r"reputation|sender score|senderscore"),
     (R.VIRUSDETECTED, r"\bvirus|malware|infected|trojan|\bworm\b|phishing|"
      r"malicious (?:content|attachment|url)"),
     (R.BLOCKED, r"\b(?:dns)?(?:rbl|bl|dnsbl|rhsbl)\b|black ?list|block ?list|blocked using|"
@@ -191,7 +206,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"exit (?:code|status|value)|procmail|local delivery (?:failed|error)|unix command|"
      r"x-unix|delivery to (?:file|pipe)|program (?:failed|exited)|child process"),
     # -- system and network --------------------------------------------------------------------
-    (R.SYSTEMFULL, r"insufficient system (?:storage|resources)|system (?:disk )?(?:is )?full|"
+    (R.SYSTEMFULL, r"insufficient (?:system|disk) (?:storage|resources|space)|"
+     r"system (?:disk )?(?:is )?full|"
      r"disk (?:is )?full|out of (?:disk|storage) space|no space left"),
     (R.SYNTAXERROR, r"syntax error|command (?:unrecognized|not recognized)|unrecognized command|"
      r"bad sequence of commands|command out of sequence|invalid command|"
@@ -217,8 +233,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"retry timeout|has not yet been delivered|deferred for"),
     (R.SYSTEMERROR, r"system error|internal (?:server )?error|server error|local error|"
      r"service (?:currently )?unavailable|transaction failed|could not load|"
-     r"(?:temporary|local|transient) (?:failure|problem|error)|configuration error|"
-     r"misconfigur|service (?:not available|unavailable)|try again later|"
+     r"(?:local|transient) (?:failure|problem|error)|configuration error|"
+     r"misconfigur|service (?:not available|unavailable)|"
      r"not available|in processing|resources? (?:temporarily )?unavailable|"
      r"i/o error|database error|undeliverable|try later"),
     (R.SECURITYERROR, r"authentication (?:required|failed|is required)|"

@@ -49,8 +49,9 @@ _SPACES: Final = re.compile(r"\s+")
 _COMMANDS: Final = (
     ("DATA", re.compile(r"end of data|after data|in reply to (?:end of )?data|>>> data|"
                         r"data command|after end of|\bdata\b[^.]{0,12}(?:response|phase)|"
-                        r"after message|message body|text command", re.I)),
-    ("RCPT", re.compile(r"rcpt to|rcpt command|after rcpt|>>> rcpt|recipient command", re.I)),
+                        r"after message|message body|text command|command:? data\b", re.I)),
+    ("RCPT", re.compile(r"rcpt to|rcpt command|after rcpt|>>> rcpt|recipient command|"
+                        r"command:? rcpt\b|\[rcpt_to\]", re.I)),
     ("MAIL", re.compile(r"mail from|mail command|after mail|>>> mail", re.I)),
     ("HELO", re.compile(r"\b(?:ehlo|helo)\b", re.I)),
     ("CONN", re.compile(r"greeting|after connect|banner|initial connection", re.I)),
