@@ -149,6 +149,12 @@ def run(args: argparse.Namespace) -> int:
     except (RulesError, ValueError) as exc:
         print(f"smtpdsn serve: error: {exc}", file=sys.stderr)
         return 2
+    logging.getLogger("smtpdsn.server").info(
+        "rules: %s; plugins: %s; Maildir: %s",
+        f"{args.rules} ({len(rules or ())} rules)" if args.rules else "the default rules",
+        ", ".join(args.plugin) or "none",
+        Path(args.maildir).resolve(),
+    )
     config = ServerConfig(
         host=args.host,
         port=args.port,
