@@ -33,20 +33,19 @@ def subject_for(report: DeliveryReport) -> str:
 
 def _intro(report: DeliveryReport, host: str) -> list[str]:
     actions = {rcpt.action for rcpt in report.recipients}
-    lines = [f"This is the mail system at {host}.", ""]
     if Action.FAILED in actions:
-        lines.append(
+        text = (
             "Your message could not be delivered to one or more recipients. "
             "The details are below."
         )
     elif Action.DELAYED in actions:
-        lines.append(
+        text = (
             "Your message has not been delivered yet to one or more recipients. "
             "The mail system will keep trying; you do not need to send it again."
         )
     else:
-        lines.append("This is the delivery report you asked for.")
-    return lines
+        text = "This is the delivery report you asked for."
+    return [f"This is the mail system at {host}.", "", *textwrap.wrap(text, _WIDTH)]
 
 
 def _recipient(rcpt: RecipientStatus) -> list[str]:
@@ -60,10 +59,16 @@ def _recipient(rcpt: RecipientStatus) -> list[str]:
         if entry is not None and entry.description and not entry.deprecated:
             first = entry.description.split(". ")[0].rstrip(".")
             paragraphs.append(first + ".")
-    reply = rcpt.diagnostic_code
-    if reply is not None and reply.value:
+    diagnostic = rcpt.diagnostic_code
+    said: list[str] = []
+    if diagnostic is not None and diagnostic.value:
         server = f"The server {rcpt.remote_mta.value}" if rcpt.remote_mta else "The server"
-        paragraphs.append(f"{server} said: {reply.value}")
+        reply = rcpt.diagnostic_reply
+        if reply is not None and len(reply.lines) > 1:
+            paragraphs.append(f"{server} said:")
+            said = [f"        {line}" for line in reply.split("\r\n")]
+        else:
+            paragraphs.append(f"{server} said: {diagnostic.value}")
     if rcpt.will_retry_until is not None:
         paragraphs.append(
             "Delivery will be tried until "
@@ -71,6 +76,10 @@ def _recipient(rcpt: RecipientStatus) -> list[str]:
         )
     lines: list[str] = []
     for i, text in enumerate(paragraphs):
+        if said and text.endswith(" said:"):
+            lines.append("    " + text)
+            lines.extend(said)
+            continue
         indent = "" if i == 0 else "    "
         lines.extend(
             textwrap.wrap(
