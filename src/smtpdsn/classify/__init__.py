@@ -45,6 +45,4 @@ def classify(message: MessageSource, /) -> ClassifyResult:
         TypeError: ``message`` is none of the accepted types. Nothing else is raised,
             whatever the content.
     """
-    raw = bytes(message) if isinstance(message, bytes | bytearray | memoryview) else None
-    view = MailView(load(message), raw)
-    return classify_view(view)
+    return classify_view(MailView(*load(message)))

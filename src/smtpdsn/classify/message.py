@@ -47,18 +47,19 @@ _ENTITY_RE: Final = re.compile("|".join(_ENTITY))
 _BLOCK_TAG: Final = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6]|p|div|tr|li)\b[^>]*>", re.I)
 
 
-def load(source: MessageSource) -> Message:
-    """Parse ``source`` into a :class:`~email.message.Message` without ever raising on content.
+def load(source: MessageSource) -> tuple[Message, bytes | None]:
+    """Parse ``source`` without ever raising on content; also return its bytes, if any.
 
     Raises:
         TypeError: ``source`` is none of the accepted types.
     """
     if isinstance(source, Message):
-        return source
+        return source, None
     if isinstance(source, bytes | bytearray | memoryview):
-        return email.message_from_bytes(bytes(source))
+        raw = bytes(source)
+        return email.message_from_bytes(raw), raw
     if isinstance(source, str):
-        return email.message_from_string(source)
+        return email.message_from_string(source), None
     read = getattr(source, "read", None)
     if read is None:
         raise TypeError(
@@ -67,9 +68,10 @@ def load(source: MessageSource) -> Message:
         )
     data = read()
     if isinstance(data, str):
-        return email.message_from_string(data)
+        return email.message_from_string(data), None
     if isinstance(data, bytes | bytearray):
-        return email.message_from_bytes(bytes(data))
+        raw = bytes(data)
+        return email.message_from_bytes(raw), raw
     raise TypeError(f"the file's read() returned {type(data).__name__}, not bytes or str")
 
 
@@ -119,7 +121,7 @@ def _header(msg: Message, name: str) -> str:
 
 
 class MailView:
-    """The parts of one message that detectors read. Build it with ``MailView(load(src))``."""
+    """The parts of one message that detectors read: ``MailView(*load(source))``."""
 
     def __init__(self, msg: Message, raw: bytes | None = None) -> None:
         self.msg = msg

@@ -83,7 +83,7 @@ def _reason(c: Candidate, status: EnhancedStatus | None, diag: str, command: str
         return Reason.DELIVERED
     found = reason_from_text(diag)
     subject = status.subject if status is not None else 0
-    if found is Reason.USERUNKNOWN and command == "DATA" and subject != 1:
+    if found is Reason.USERUNKNOWN and command in ("DATA", "") and subject != 1:
         # "No such user" after the message was sent: the recipient's filter refused it.
         return Reason.FILTERED
     if command == "MAIL" and found in (Reason.HOSTUNKNOWN, Reason.USERUNKNOWN):

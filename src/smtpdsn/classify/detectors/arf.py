@@ -49,7 +49,10 @@ def _returned_to(view: MailView) -> list[str]:
 
 
 def _hotmail(view: MailView) -> list[Candidate] | None:
-    """Microsoft's JMRP complaints: the original message with X-HmXmrOriginalRecipient."""
+    """Microsoft's JMRP complaints ("complaint about message from <ip>"): the original
+    message, with X-HmXmrOriginalRecipient naming the recipient who complained."""
+    if "complaint" not in view.subject.lower():
+        return None
     returned = view.returned
     if returned is None:
         return None

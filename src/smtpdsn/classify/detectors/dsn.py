@@ -174,7 +174,7 @@ def _from_stdlib(view: MailView, parts: list[Message] | list[str]) -> list[Candi
 
 def _from_reader(view: MailView) -> list[Candidate] | None:  # pragma: no cover - optional
     try:
-        reports: Any = _REPORT.parse_reports(view.msg)
+        reports: Any = _REPORT.parse_reports(view.raw if view.raw is not None else view.msg)
     except (ValueError, LookupError, TypeError):
         return None
     found: list[Candidate] = []
