@@ -20,7 +20,7 @@ from typing import Any, Final
 from ..dsnparams import parse_mail_params, parse_rcpt_params
 from ..reply import Reply
 from ..verdict import DENYSOFT, OK, Resolution, resolve
-from .plugins import PluginRunner
+from .plugins import PluginRunner, format_peer
 
 __all__ = ["DELIVERY_FAILED_REPLY", "Deliver", "PluginHandler"]
 
@@ -155,7 +155,7 @@ class PluginHandler:
             try:
                 queued = await self.deliver(envelope)
             except Exception:
-                log.exception("%s could not store the message", session.peer)
+                log.exception("%s could not store the message", format_peer(session.peer))
                 return self._apply(server, resolve(DENYSOFT, DELIVERY_FAILED_REPLY))
         if resolution is None:
             text = "Message accepted for delivery"

@@ -51,7 +51,14 @@ from ..verdict import (
     resolve,
 )
 
-__all__ = ["PLUGIN_ERROR_REPLY", "STAGES", "PluginError", "PluginRunner", "to_resolution"]
+__all__ = [
+    "PLUGIN_ERROR_REPLY",
+    "STAGES",
+    "PluginError",
+    "PluginRunner",
+    "format_peer",
+    "to_resolution",
+]
 
 log = logging.getLogger("smtpdsn.server")
 
@@ -102,6 +109,14 @@ def to_resolution(result: object) -> Resolution:
     )
 
 
+def format_peer(peer: object) -> str:
+    """``("127.0.0.1", 25)`` -> ``127.0.0.1:25``; IPv6 hosts in brackets; else ``str()``."""
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = str(peer[0])
+        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+    return str(peer)
+
+
 def _name(plugin: object) -> str:
     return getattr(plugin, "name", None) or type(plugin).__name__
 
@@ -139,6 +154,7 @@ class PluginRunner:
             The deciding plugin's resolution, a 451 4.3.0 DENYSOFT resolution when a
             plugin failed, or None when every plugin answered CONT (or none hooks it).
         """
+        who = format_peer(peer)
         for name, hook in self._hooks[stage]:
             try:
                 result = await asyncio.wait_for(self._call(hook, args), self.timeout)
@@ -146,7 +162,7 @@ class PluginRunner:
             except TimeoutError:
                 log.error(
                     "%s plugin %s hook_%s timed out after %g s; answering %s",
-                    peer,
+                    who,
                     name,
                     stage,
                     self.timeout,
@@ -156,7 +172,7 @@ class PluginRunner:
             except Exception:
                 log.exception(
                     "%s plugin %s hook_%s failed; answering %s",
-                    peer,
+                    who,
                     name,
                     stage,
                     PLUGIN_ERROR_REPLY,
@@ -165,7 +181,7 @@ class PluginRunner:
             if resolution.verdict is CONT:
                 continue
             if resolution.adjusted:
-                log.warning("%s plugin %s hook_%s: %s", peer, name, stage, resolution.adjusted)
+                log.warning("%s plugin %s hook_%s: %s", who, name, stage, resolution.adjusted)
             return resolution
         return None
 

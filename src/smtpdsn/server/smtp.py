@@ -40,6 +40,7 @@ from ..dsnparams import (
     rcpt_params,
 )
 from .enhance import add_enhanced_status
+from .plugins import format_peer
 
 __all__ = ["DSNSMTP", "DSNEnvelope"]
 
@@ -97,6 +98,11 @@ class DSNSMTP(SMTP):
 
     # -- state ------------------------------------------------------------------------------
 
+    @property
+    def peer_name(self) -> str:
+        """The client's address for log lines: ``127.0.0.1:51234`` or ``[::1]:51234``."""
+        return format_peer(self.session.peer if self.session is not None else None)
+
     def _create_envelope(self) -> DSNEnvelope:
         return DSNEnvelope()
 
@@ -133,7 +139,7 @@ class DSNSMTP(SMTP):
             try:
                 status = await hook(self, self.session, self.envelope)
             except Exception:
-                log.exception("%s error in handle_CONNECT", getattr(self.session, "peer", None))
+                log.exception("%s error in handle_CONNECT", self.peer_name)
                 status = "421 4.3.0 Temporary local problem, try again later"
             if status is not None and status is not MISSING:
                 self._greeting = str(status)
@@ -157,14 +163,15 @@ class DSNSMTP(SMTP):
                 text = self._greeting
         elif command not in ("HELO", "EHLO"):
             text = add_enhanced_status(text, command)
+        text = _clean(text)
         transport = self.transport
-        peer = self.session.peer if self.session is not None else None
+        peer = self.peer_name
         if transport is None or transport.is_closing():
             log.info("%s %s (connection closed, not sent) %s", peer, command or "-", _one(text))
             return
         log.info("%s %s %s", peer, command or "-", _one(text))
         encoding = "utf-8" if self.enable_SMTPUTF8 else "ascii"
-        self._writer.write(_clean(text).encode(encoding, "replace") + b"\r\n")
+        self._writer.write(text.encode(encoding, "replace") + b"\r\n")
         closing = self._close_requested or text.startswith("421")
         try:
             await self._writer.drain()
@@ -179,7 +186,7 @@ class DSNSMTP(SMTP):
     def _timeout_cb(self) -> None:
         transport = self.transport
         if transport is not None and not transport.is_closing():
-            peer = self.session.peer if self.session is not None else None
+            peer = self.peer_name
             text = f"421 4.4.2 {self.hostname} Timeout, closing connection"
             log.info("%s %s %s", peer, self._command or "-", text)
             cast(asyncio.WriteTransport, transport).write(text.encode("ascii") + b"\r\n")
@@ -189,11 +196,7 @@ class DSNSMTP(SMTP):
         """A server error: logged with its traceback, answered ``451 4.3.0``."""
         if hasattr(self.event_handler, "handle_exception"):
             return str(await self.event_handler.handle_exception(error))
-        log.error(
-            "%s error in SMTP session",
-            self.session.peer if self.session else None,
-            exc_info=error,
-        )
+        log.error("%s error in SMTP session", self.peer_name, exc_info=error)
         return "451 4.3.0 Internal server error, try again later"
 
     # -- commands ---------------------------------------------------------------------------
