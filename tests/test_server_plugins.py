@@ -313,6 +313,10 @@ def test_to_resolution_and_runner_errors() -> None:
 
     with pytest.raises(TypeError, match="not callable"):
         PluginRunner([Bad()])
+    with pytest.raises(TypeError, match=r"is a class; pass an instance: Stages\(\)"):
+        PluginRunner([Stages])
+    resolved = smtpdsn.resolve(DENY, "x")
+    assert to_resolution(resolved) is resolved
     runner = PluginRunner([Stages({})])
     assert runner.has_hooks("mail") and not runner.has_hooks("rcpt")
     assert asyncio.run(runner.run("mail", None, None, "a@b", None)) is None

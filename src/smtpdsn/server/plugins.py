@@ -18,6 +18,7 @@ A hook returns one of:
   ``DISCONNECT``), alone or as ``(verdict, answer)`` where ``answer`` is a
   :class:`~smtpdsn.reply.Reply` (``smtpdsn.no_such_user()``), a text, a list of lines or
   None;
+* a :class:`~smtpdsn.verdict.Resolution` from :func:`smtpdsn.resolve`;
 * a reply alone: its class gives the verdict (2xx OK, 4xx DENYSOFT, 421
   DENYSOFTDISCONNECT, 5xx DENY, 221 DISCONNECT). A plain string is read as a reply
   (``"550 No such user"``).
@@ -93,6 +94,8 @@ def to_resolution(result: object) -> Resolution:
     """
     if result is None:
         return resolve(CONT)
+    if isinstance(result, Resolution):  # already resolved by smtpdsn.resolve
+        return result
     if isinstance(result, Verdict):
         return resolve(result)
     if isinstance(result, Reply):
@@ -136,6 +139,10 @@ class PluginRunner:
         self.timeout = timeout
         self._hooks: dict[str, list[tuple[str, Callable[..., Any]]]] = {s: [] for s in STAGES}
         for plugin in self.plugins:
+            if isinstance(plugin, type):
+                raise TypeError(
+                    f"plugin {plugin.__name__} is a class; pass an instance: {plugin.__name__}()"
+                )
             for stage in STAGES:
                 hook = getattr(plugin, f"hook_{stage}", None)
                 if hook is not None:

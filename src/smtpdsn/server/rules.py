@@ -250,10 +250,8 @@ class RulesPlugin:
 
     async def hook_mail(self, session: Any, envelope: Any, address: str, params: Any) -> object:
         """Sender rules (and address rules) at MAIL."""
-        res = self._decide("mail", address)
-        return None if res is None else (res.verdict, res.reply)
+        return self._decide("mail", address)
 
     async def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
         """Recipient rules (and address rules) at RCPT."""
-        res = self._decide("rcpt", address)
-        return None if res is None else (res.verdict, res.reply)
+        return self._decide("rcpt", address)
