@@ -12,6 +12,7 @@ import pytest
 
 import smtpdsn
 from smtpdsn.server.enhance import add_enhanced_status, has_enhanced_status, status_for
+from smtpdsn.server.handler import PluginHandler
 from tests.server_support import RawClient, ServerThread
 
 GREETING = f"220 smtpdsn.test smtpdsn {smtpdsn.__version__}"
@@ -243,3 +244,24 @@ def test_auth_required_replies() -> None:
         assert c.cmd("MAIL FROM:<a@b>") == "530 5.7.0 Authentication required"
         assert c.cmd("HELP") == "530 5.7.0 Authentication required"
         assert c.cmd("VRFY <a@b>") == "530 5.7.0 Authentication required"
+
+
+def test_handler_exceptions_answer_451() -> None:
+    class Broken:
+        async def handle_RCPT(self, *args: object) -> str:
+            raise RuntimeError("handler bug")
+
+    class BrokenPlugins(PluginHandler):
+        async def handle_NOOP(self, *args: object) -> str:
+            raise RuntimeError("handler bug")
+
+    with ServerThread(Broken()) as st, RawClient(st.port) as c:
+        c.reply()
+        c.cmd("EHLO x")
+        c.cmd("MAIL FROM:<a@b>")
+        assert c.cmd("RCPT TO:<c@d>") == "451 4.3.0 Internal server error, try again later"
+        assert c.cmd("NOOP") == "250 2.0.0 OK"
+    with ServerThread(BrokenPlugins()) as st, RawClient(st.port) as c:
+        c.reply()
+        assert c.cmd("NOOP") == "451 4.3.0 Internal server error"
+        assert c.cmd("QUIT") == "221 2.0.0 Bye"

@@ -62,3 +62,21 @@ def test_starttls(tmp_path: Path) -> None:
             )
             assert client.quit() == (221, b"2.0.0 Bye")
     assert rec.data[0]["rcpt"] == {"c@d": RcptParams(frozenset({"DELAY"}))}
+
+
+def test_refused_tls_handshake_gets_554(tmp_path: Path) -> None:
+    class Handler:
+        def handle_STARTTLS(self, server: object, session: object, envelope: object) -> bool:
+            return False
+
+    with (
+        ServerThread(Handler(), tls_context=server_context(tmp_path)) as st,
+        smtplib.SMTP("127.0.0.1", st.port, timeout=10) as client,
+    ):
+        client.ehlo("client.test")
+        client.starttls(context=client_context())
+        assert client.ehlo("client.test") == (
+            554,
+            b"5.7.0 Command refused due to lack of security",
+        )
+        assert client.quit() == (221, b"2.0.0 Bye")
