@@ -10,6 +10,8 @@ the returned original message.
 from __future__ import annotations
 
 import email
+import email.errors
+import email.header
 import re
 from email.message import Message
 from functools import cached_property
@@ -120,6 +122,14 @@ def _header(msg: Message, name: str) -> str:
         return ""
 
 
+def _decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words; the value as it was when they are broken."""
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+        return value
+
+
 class MailView:
     """The parts of one message that detectors read: ``MailView(*load(source))``."""
 
@@ -131,8 +141,11 @@ class MailView:
         self.warnings: list[str] = []
 
     def header(self, name: str) -> str:
-        """The first value of header ``name`` ("" when absent), unfolded."""
-        return " ".join(_header(self.msg, name).split())
+        """The first value of header ``name`` ("" when absent), unfolded and decoded."""
+        value = " ".join(_header(self.msg, name).split())
+        if "=?" in value:
+            value = _decode_words(value)
+        return value
 
     @cached_property
     def subject(self) -> str:

@@ -99,8 +99,9 @@ def _reason(c: Candidate, status: EnhancedStatus | None, diag: str, command: str
         return found
     if command in ("CONN", "HELO"):
         return Reason.BLOCKED
-    if c.diagnostic_type in ("x-unix", "x-postfix") and diag:
-        return Reason.MAILERERROR
+    unix = c.diagnostic_type in ("x-unix", "x-postfix") and bool(diag)
+    if unix or c.recipient.startswith(("|", "/")):
+        return Reason.MAILERERROR  # a pipe or file delivery failed
     found = reason_from_status(status)
     if found is not None:
         return found

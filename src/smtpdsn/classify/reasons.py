@@ -60,7 +60,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"[^.]{0,30}(?:is )?(?:full|over the quota)|insufficient (?:space|storage) (?:in|for)|"
      r"not enough (?:storage|disk|space)|disk quota|boite du destinataire pleine|"
      r"too much mail data|too many messages (?:on the server|in (?:this|the) mailbox)|"
-     r"mailfolder is full|space has been used up|storage (?:allocation|limit)"),
+     r"mailfolder is full|space has been used up|storage (?:allocation|limit)|"
+     r"mailbox exceeds (?:the )?allowed size"),
     # -- the message is too big ----------------------------------------------------------------
     (R.EXCEEDLIMIT, r"exceeds? (?:the )?administrative limit|message length exceeds|"
      r"exceeds? (?:the )?(?:per-?mailbox|recipient'?s?) (?:size )?limit"),
@@ -81,6 +82,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"is no longer (?:a )?valid[^.]{0,40}(?:use|try)"),
     # -- strong signs that beat the generic rows below -------------------------------------
     (R.USERUNKNOWN, r"recipient address rejected: (?:access denied|user unknown|undeliverable)|"
+     r"recipient address rejected(?:\.|$)|address (?:couldn't|could not|can't|cannot) be found|"
      r"not listed in (?:the )?(?:domino directory|public name & address book|address book)"),
     (R.HOSTUNKNOWN, r"the account or domain may not exist"),
     (R.BLOCKED, r"banned sending ip|invalid ip for sending|messages from [\d.]+ weren't sent|"
@@ -93,7 +95,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"(?:we|i) do not relay|relay not permitted|no relaying|open relay|"
      r"not (?:in|on) (?:my|the) list of allowed rcpthosts|non-accepted domain|"
      r"not a gateway|is not permitted to relay|relaying to <[^>]*> denied|"
-     r"not configured to relay"),
+     r"not configured to relay|address is not verified|identities failed the check"),
     # -- sender's address rejected -------------------------------------------------------------
     (R.REJECTED, r"sender (?:address |domain |e-?mail address )?(?:was |is |has been )?"
      r"(?:rejected|denied|refused|invalid|blacklisted|blocked|unknown|"
@@ -135,7 +137,9 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"undeliverable address|unknown or illegal alias|resolver\.adr\.recipientnotfound|"
      r"recipient ?not ?found|(?:user|account)[^.]{0,20}not (?:exist|found)|"
      r"unrecognized (?:user|recipient|address)|user(?:name)? not recogni[sz]ed|"
-     r"this user doesn't have|who you sent it to|accounts? (?:.{0,20})?does not exist"),
+     r"this user doesn't have|who you sent it to|accounts? (?:.{0,20})?does not exist|"
+     r"check (?:if|that|whether) (?:the )?(?:e-?mail )?address is correct|"
+     r"address is (?:possibly )?incorrect|no valid recipients"),
     # -- temporary DNS failures (before "domain not found": a 4xx NXDOMAIN is retried) --
     (R.NOTACCEPT, r"(?:doesn't|does not|don't|do not) receive (?:e-?)?mail|no smtp service|"
      r"couldn't find a mail exchanger|null mx|nullmx|no mx found"),
@@ -213,7 +217,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"bad sequence of commands|command out of sequence|invalid command|"
      r"unknown command|line too long for|malformed address|parameter not implemented"),
     (R.EXPIRED, r"connection timed out|timed out|time ?out|failing for a long time|"
-     r"message expired|"
+     r"message expired|failed \d+ attempts|after \d+ (?:attempts|tries)|"
      r"did not accept our requests to connect|not reachable|could not find a gateway|"
      r"not delivered within|delivery attempts? (?:will )?(?:continue|failed for)"),
     (R.NETWORKERROR, r"network (?:is )?unreachable|no route to host|"

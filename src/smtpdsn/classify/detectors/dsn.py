@@ -64,6 +64,7 @@ def _action(value: str) -> Action | None:
     return _ACTIONS.get(value) or _ACTION_ALIASES.get(value)
 
 
+_MAX_NOTICE: Final = 600
 _PER_RECIPIENT: Final = ("final-recipient", "original-recipient", "x-actual-recipient")
 _TEXT_DSN: Final = re.compile(
     r"^(?:Reporting-MTA|Original-Recipient|Final-Recipient):[ \t]*\S", re.IGNORECASE | re.MULTILINE
@@ -224,4 +225,6 @@ def detect(view: MailView) -> list[Candidate] | None:
             if notes is None:
                 notes = text.diagnostics_by_address(view)
             c.diagnostic = notes.get(c.recipient.lower(), "")
+            if not c.diagnostic and len(found) == 1:
+                c.diagnostic = one_line(view.notice)[:_MAX_NOTICE]
     return found

@@ -68,6 +68,10 @@ _ROLE: Final = re.compile(
     re.IGNORECASE,
 )
 _MAX_LINES: Final = 400
+_SUBJECT_PREFIX: Final = re.compile(
+    r"^(?:returned mail|undeliver\w*(?: mail)?|mail delivery failed|failure notice|"
+    r"delivery status notification(?: \(\w+\))?)\s*:?\s*", re.IGNORECASE
+)
 _REPLY_ONLY: Final = re.compile(r"[245]\d\d[ -]?")
 _SENDER_LEAD: Final = re.compile(r"(?:mail from|from|sender|envelope-from)[:= ]*<?$", re.I)
 _RCPT_LEAD: Final = re.compile(r"rcpt to:?\s*<?$", re.I)
@@ -177,6 +181,20 @@ def _returned_recipients(view: MailView, exclude: set[str]) -> list[str]:
     return found
 
 
+def _around(lines: list[str], addr: str, start: int, end: int) -> str:
+    """A recipient's text: what precedes the address on its line when it is a reason
+    ("Unknown user: addr"), what follows it, and the lines up to the next recipient."""
+    first_line = lines[start]
+    pos = first_line.lower().find(addr.lower())
+    if pos < 0:
+        before, rest = "", first_line
+    else:
+        before, rest = first_line[:pos], first_line[pos + len(addr) :]
+    before = before.strip(" \t<\"'*-•>:")
+    rest = one_line(rest + "\n" + "\n".join(lines[start + 1 : end])).lstrip(">:.,;) ")
+    return one_line(f"{before} {rest}") if before else rest
+
+
 def diagnostics_by_address(view: MailView) -> dict[str, str]:
     """The notice's text for each recipient it names (lower-cased address -> text).
 
@@ -188,11 +206,7 @@ def diagnostics_by_address(view: MailView) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, (addr, start) in enumerate(found):
         end = found[i + 1][1] if i + 1 < len(found) else len(lines)
-        first_line = lines[start]
-        pos = first_line.lower().find(addr.lower())
-        rest = first_line[pos + len(addr) :] if pos >= 0 else first_line
-        text = one_line(rest + "\n" + "\n".join(lines[start + 1 : end]))
-        out[addr.lower()] = text.lstrip(">:.,;) ")
+        out[addr.lower()] = _around(lines, addr, start, end)
     return out
 
 
@@ -225,12 +239,13 @@ def detect(view: MailView) -> list[Candidate] | None:
     out: list[Candidate] = []
     for i, (addr, start) in enumerate(found):
         end = found[i + 1][1] if i + 1 < len(found) else len(lines)
-        first_line = lines[start]
-        pos = first_line.lower().find(addr.lower())
-        rest = first_line[pos + len(addr) :] if pos >= 0 else first_line
-        diag = one_line(rest + "\n" + "\n".join(lines[start + 1 : end])).lstrip(">:.,;) ")
+        diag = _around(lines, addr, start, end)
         if reason_from_text(diag) is None and find_status(diag) is None:
             extra = tail if i + 1 < len(found) else head
             diag = one_line(diag + " " + extra)
+            if reason_from_text(diag) is None:
+                # Sendmail and others name the cause in the subject ("Returned mail:
+                # User unknown"); keep it as the last resort.
+                diag = one_line(diag + " " + _SUBJECT_PREFIX.sub("", view.subject))
         out.append(Candidate(recipient=clean_address(addr), diagnostic=diag, action=action))
     return out
