@@ -71,6 +71,8 @@ def test_mail_params_valid(text: str, expected: MailParams) -> None:
         ("ENVID=+FF", "ENVID", "the value is not valid xtext"),
         ("ENVID=a=b", "ENVID", "the value is empty or contains invalid characters"),
         ("-BAD=1", "", "'-BAD=1' is not a valid ESMTP parameter"),
+        ("ENVID=a\udcffb", "ENVID", "the value is empty or contains invalid characters"),
+        ("ENVID=a\x85b", "ENVID", "the value is empty or contains invalid characters"),
         ("=x", "", "'=x' is not a valid ESMTP parameter"),
     ],
 )
@@ -125,6 +127,11 @@ def test_rcpt_params_valid(text: str, expected: RcptParams) -> None:
         ("ORCPT=utf-8;a\\b", "ORCPT", "the address is not valid utf-8-addr-xtext"),
         ("ORCPT=rfc822;a+0D+0Ab", "ORCPT", "the original recipient contains control characters"),
         ("ORCPT=utf-8;a\\x{A}b", "ORCPT", "the original recipient contains control characters"),
+        (
+            "ORCPT=utf-8;jöran@x\u2028",
+            "ORCPT",
+            "the original recipient contains control characters",
+        ),
         (
             "ORCPT=rfc822;" + "a" * 494,
             "ORCPT",

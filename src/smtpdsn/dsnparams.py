@@ -62,9 +62,11 @@ ORCPT_MAX_LENGTH: Final = 500
 #: The NOTIFY list elements, in the order :meth:`RcptParams.esmtp` writes them.
 NOTIFY_KEYWORDS: Final = ("SUCCESS", "DELAY", "FAILURE")
 
+_SPACES: Final = re.compile(r"[ \t]+")
 _KEYWORD: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
-# esmtp-value: printable ASCII except "=", plus any non-ASCII character (SMTPUTF8).
-_VALUE: Final = re.compile(r"[!-<>-~\u0080-\U0010ffff]+")
+# esmtp-value: printable ASCII except "=", plus non-ASCII characters (SMTPUTF8), but no C1
+# controls and no lone surrogates (undecodable bytes, as aiosmtpd passes them on).
+_VALUE: Final = re.compile(r"[!-<>-~\u00a0-\ud7ff\ue000-\U0010ffff]+")
 # RFC 5322 atext, for the ORCPT addr-type (an atom).
 _ATOM: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 _RET_VALUES: Final = ("FULL", "HDRS")
@@ -213,7 +215,9 @@ def parse_esmtp_params(params: str | Iterable[str]) -> dict[str, str | None]:
         DSNParameterError: a parameter that is not ``keyword[=value]`` with an RFC 5321
             keyword and a non-empty value, or a keyword given twice.
     """
-    words = params.split() if isinstance(params, str) else list(params)
+    # Parameters are separated by SP (RFC 5321 section 4.1.2); str.split() would also split
+    # at Unicode spaces such as U+0085 inside a value.
+    words = [w for w in _SPACES.split(params) if w] if isinstance(params, str) else list(params)
     result: dict[str, str | None] = {}
     for word in words:
         keyword, eq, value = word.partition("=")
