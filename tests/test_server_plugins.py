@@ -89,7 +89,8 @@ def test_every_answer_form_and_the_state_agrees(caplog: pytest.LogCaptureFixture
     assert plugin.seen[0] == accepted
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in errors)
-    assert any("timed out after 0.5 s" in r.getMessage() for r in errors)
+    timed_out = [r.getMessage() for r in errors if "timed out after 0.5 s" in r.getMessage()]
+    assert len(timed_out) == 1 and "await asyncio.sleep(5)" in timed_out[0]
     assert any("hook must return None" in str(r.exc_info and r.exc_info[1]) for r in errors)
     # One log line per reply: peer, command, reply.
     lines = [r.getMessage() for r in caplog.records]
@@ -117,7 +118,7 @@ def test_plugins_run_in_order_first_non_cont_wins() -> None:
     assert calls == ["a", "b", "c"]
 
 
-def test_sync_hooks_run_in_a_thread_with_a_timeout() -> None:
+def test_sync_hooks_run_in_a_thread_with_a_timeout(caplog: pytest.LogCaptureFixture) -> None:
     class Slow:
         def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
             if address.startswith("slow"):
@@ -130,6 +131,11 @@ def test_sync_hooks_run_in_a_thread_with_a_timeout() -> None:
         "451 4.3.0 Temporary local problem, try again later",
         "550 5.1.1 No such user",
     ]
+    # The log shows where the hook was stuck.
+    (record,) = [r for r in caplog.records if "timed out" in r.getMessage()]
+    assert "worker thread" in record.getMessage()
+    assert "time.sleep(1.0)" in record.getMessage()
+    assert "in hook_rcpt" in record.getMessage()
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
+import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -163,19 +166,28 @@ class PluginRunner:
         """
         who = format_peer(peer)
         for name, hook in self._hooks[stage]:
+            thread: list[int] = []
+            task = asyncio.ensure_future(self._call(hook, args, thread))
             try:
-                result = await asyncio.wait_for(self._call(hook, args), self.timeout)
-                resolution = to_resolution(result)
-            except TimeoutError:
+                done, _ = await asyncio.wait({task}, timeout=self.timeout)
+            except asyncio.CancelledError:
+                task.cancel()  # the client went away: stop waiting for the plugin
+                raise
+            if not done:
+                where = _where(task, thread)
+                task.cancel()
                 log.error(
-                    "%s plugin %s hook_%s timed out after %g s; answering %s",
+                    "%s plugin %s hook_%s timed out after %g s; answering %s\n%s",
                     who,
                     name,
                     stage,
                     self.timeout,
                     PLUGIN_ERROR_REPLY,
+                    where,
                 )
                 return resolve(DENYSOFT, PLUGIN_ERROR_REPLY)
+            try:
+                resolution = to_resolution(task.result())
             except Exception:
                 log.exception(
                     "%s plugin %s hook_%s failed; answering %s",
@@ -193,10 +205,40 @@ class PluginRunner:
         return None
 
     @staticmethod
-    async def _call(hook: Callable[..., Any], args: tuple[object, ...]) -> object:
+    async def _call(
+        hook: Callable[..., Any], args: tuple[object, ...], thread: list[int]
+    ) -> object:
+        """Call a hook: an async one on the loop, a plain one in a worker thread (whose id
+        goes into ``thread``, to show where it is stuck if it times out)."""
         if inspect.iscoroutinefunction(hook):
             return await hook(*args)
-        result = await asyncio.to_thread(hook, *args)
+
+        def call() -> object:
+            thread.append(threading.get_ident())
+            return hook(*args)
+
+        result = await asyncio.to_thread(call)
         if inspect.isawaitable(result):
             return await result
         return result
+
+
+def _where(task: asyncio.Future[object], thread: list[int]) -> str:
+    """Where a timed-out hook is running: its worker thread's stack, or the task's."""
+    if thread:
+        frame = sys._current_frames().get(thread[0])
+        if frame is not None:
+            return "Stack of the hook (still running in a worker thread):\n" + "".join(
+                traceback.format_stack(frame)
+            )
+    # An async hook: follow the chain of awaits from the task's coroutine down.
+    frames: list[traceback.FrameSummary] = []
+    coro: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            break
+        code = frame.f_code
+        frames.append(traceback.FrameSummary(code.co_filename, frame.f_lineno, code.co_name))
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return "Stack of the hook:\n" + "".join(traceback.format_list(frames))
