@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +92,33 @@ def test_250_is_sent_after_the_message_is_in_new(tmp_path: Path) -> None:
         name = reply.rsplit(" ", 1)[1]
     assert seen_at_reply == [[b"Subject: x\r\n\r\n.leading dot\r\nbody\r\n"]]
     assert (md.path / "new" / name).exists()
+
+
+def test_stop_lets_a_message_being_stored_be_acknowledged(tmp_path: Path) -> None:
+    md = Maildir(tmp_path / "md")
+
+    async def slow_deliver(envelope: Any) -> str | None:
+        await asyncio.sleep(0.5)
+        return await md.deliver_async(envelope.original_content)
+
+    handler = PluginHandler([], deliver=slow_deliver)
+    with ServerThread(handler) as st:
+        idle = RawClient(st.port)
+        idle.reply()
+        with RawClient(st.port) as c:
+            c.reply()
+            c.cmd("EHLO x")
+            c.cmd("MAIL FROM:<a@b>")
+            c.cmd("RCPT TO:<c@d>")
+            c.cmd("DATA")
+            c.send("Subject: x\r\n\r\nbody\r\n.\r\n")
+            time.sleep(0.2)  # the message is being stored
+            stopping = threading.Thread(target=st.call, args=(st.server.stop(),))
+            stopping.start()
+            assert c.reply().startswith("250 2.0.0 Message accepted for delivery as ")
+            assert c.closed()
+            stopping.join(10)
+        assert idle.reply() == "421 4.3.2 smtpdsn.test Service shutting down, closing connection"
+        assert idle.closed()
+        idle.close()
+    assert maildir_files(md.path) == [b"Subject: x\r\n\r\nbody\r\n"]

@@ -98,9 +98,12 @@ class SMTPServer:
         log.info("listening on %s:%d", self.host, self.port)
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Stop listening, tell connected clients ``421 4.3.2`` and close their connections.
+        """Stop listening and close every connection.
 
-        Waits up to ``grace`` seconds for the sessions to end.
+        An idle client is told ``421 4.3.2`` at once. A client in the middle of a command
+        (a plugin call, a message being received or stored) gets that command's reply
+        first, so a message being stored is acknowledged, and then the connection closes.
+        After ``grace`` seconds the remaining connections are closed with ``421 4.3.2``.
         """
         if self._server is None:
             return
@@ -108,18 +111,30 @@ class SMTPServer:
         tasks = []
         for proto in list(self._connections):
             transport = proto.transport
-            if transport is not None and not transport.is_closing():
-                bye = f"421 4.3.2 {self.hostname} Service shutting down, closing connection"
-                cast(asyncio.WriteTransport, transport).write(bye.encode("ascii") + b"\r\n")
-                transport.close()
+            if transport is None or transport.is_closing():
+                continue
+            if proto.busy:
+                proto.close_after_reply()
+            else:
+                self._goodbye(proto)
             task = proto._handler_coroutine
             if task is not None and not task.done():
                 tasks.append(task)
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
+        for proto in list(self._connections):
+            self._goodbye(proto)
         await self._server.wait_closed()
         self._server = None
         log.info("stopped")
+
+    def _goodbye(self, proto: DSNSMTP) -> None:
+        transport = proto.transport
+        if transport is not None and not transport.is_closing():
+            bye = f"421 4.3.2 {self.hostname} Service shutting down, closing connection"
+            log.info("%s - %s", proto.peer_name, bye)
+            cast(asyncio.WriteTransport, transport).write(bye.encode("ascii") + b"\r\n")
+            transport.close()
 
 
 @dataclass

@@ -106,6 +106,11 @@ class DSNSMTP(SMTP):
     def _create_envelope(self) -> DSNEnvelope:
         return DSNEnvelope()
 
+    @property
+    def busy(self) -> bool:
+        """True while a command is being handled (a plugin call, a DATA transfer ...)."""
+        return self._command is not None
+
     def close_after_reply(self) -> None:
         """Close the connection after the next reply is sent (DENYDISCONNECT ...)."""
         self._close_requested = True
@@ -172,7 +177,7 @@ class DSNSMTP(SMTP):
         log.info("%s %s %s", peer, command or "-", _one(text))
         encoding = "utf-8" if self.enable_SMTPUTF8 else "ascii"
         self._writer.write(text.encode(encoding, "replace") + b"\r\n")
-        closing = self._close_requested or text.startswith("421")
+        closing = (self._close_requested and not text.startswith("3")) or text.startswith("421")
         try:
             await self._writer.drain()
         finally:
