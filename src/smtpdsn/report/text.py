@@ -77,21 +77,18 @@ def _recipient(rcpt: RecipientStatus) -> list[str]:
     lines: list[str] = []
     for i, text in enumerate(paragraphs):
         if said and text.endswith(" said:"):
-            lines.append("    " + text)
+            lines.extend(_wrap(text, "    "))
             lines.extend(said)
             continue
         indent = "" if i == 0 else "    "
-        lines.extend(
-            textwrap.wrap(
-                text,
-                _WIDTH,
-                initial_indent=indent,
-                subsequent_indent="    ",
-                break_on_hyphens=False,
-            )
-            or [indent]
-        )
+        lines.extend(_wrap(text, indent))
     return lines
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text, _WIDTH, initial_indent=indent, subsequent_indent="    ", break_on_hyphens=False
+    ) or [indent]
 
 
 def explain(report: DeliveryReport, host: str) -> str:
