@@ -15,6 +15,7 @@ from .detectors import DETECTORS, Candidate, Detector, DetectorInfo
 from .message import MailView, MessageSource, load
 from .model import Action, Bounce, ClassifyResult, Reason
 from .pipeline import classify_view
+from .reasons import reason_from_text
 
 __all__ = [
     "DETECTORS",
@@ -45,4 +46,5 @@ def classify(message: MessageSource, /) -> ClassifyResult:
         TypeError: ``message`` is none of the accepted types. Nothing else is raised,
             whatever the content.
     """
+    reason_from_text.cache_clear()  # the cache only spares repeats within one message
     return classify_view(MailView(*load(message)))

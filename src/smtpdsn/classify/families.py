@@ -72,10 +72,13 @@ _SIGNATURE_HEADERS: Final = (
 
 def recognise(view: MailView) -> str:
     """The family name of :data:`FAMILIES` that the message matches ("" for none)."""
-    head = [f"{name.lower()}: {view.header(name)}" for name in _SIGNATURE_HEADERS
-            if view.header(name)]
-    text = ("\n".join(head) + "\n" + view.notice[:1500]).lower()
-    for name, pattern in _COMPILED:
-        if pattern.search(text):
-            return name
+    head = "\n".join(
+        f"{name.lower()}: {view.header(name)}" for name in _SIGNATURE_HEADERS
+        if view.header(name)
+    ).lower()
+    # The headers first (short, and the surest sign), then the start of the notice.
+    for text in (head, view.notice[:1500].lower()):
+        for name, pattern in _COMPILED:
+            if pattern.search(text):
+                return name
     return ""

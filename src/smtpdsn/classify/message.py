@@ -17,6 +17,8 @@ from email.message import Message
 from functools import cached_property
 from typing import IO, Final
 
+from . import fastmime
+
 __all__ = ["MailView", "MessageSource", "load"]
 
 #: What :func:`load` accepts.
@@ -59,7 +61,7 @@ def load(source: MessageSource) -> tuple[Message, bytes | None]:
         return source, None
     if isinstance(source, bytes | bytearray | memoryview):
         raw = bytes(source)
-        return email.message_from_bytes(raw), raw
+        return fastmime.parse(raw) or email.message_from_bytes(raw), raw
     if isinstance(source, str):
         return email.message_from_string(source), None
     read = getattr(source, "read", None)
@@ -73,7 +75,7 @@ def load(source: MessageSource) -> tuple[Message, bytes | None]:
         return email.message_from_string(data), None
     if isinstance(data, bytes | bytearray):
         raw = bytes(data)
-        return email.message_from_bytes(raw), raw
+        return fastmime.parse(raw) or email.message_from_bytes(raw), raw
     raise TypeError(f"the file's read() returned {type(data).__name__}, not bytes or str")
 
 
@@ -112,10 +114,7 @@ def html_to_text(html: str) -> str:
     return _ENTITY_RE.sub(lambda m: _ENTITY[m[0]], html)
 
 
-def _header(msg: Message, name: str) -> str:
-    value = msg.get(name)
-    if value is None:
-        return ""
+def _text(value: object) -> str:
     try:
         return str(value)
     except Exception:  # a malformed encoded word: keep nothing rather than fail
@@ -140,9 +139,20 @@ class MailView:
         self.raw = raw
         self.warnings: list[str] = []
 
+    @cached_property
+    def _header_map(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for key, value in self.msg.items():
+            if key.lower() not in found:
+                found[key.lower()] = value if isinstance(value, str) else _text(value)
+        return found
+
     def header(self, name: str) -> str:
         """The first value of header ``name`` ("" when absent), unfolded and decoded."""
-        value = " ".join(_header(self.msg, name).split())
+        value = self._header_map.get(name.lower())
+        if value is None:
+            return ""
+        value = " ".join(value.split())
         if "=?" in value:
             value = _decode_words(value)
         return value

@@ -139,7 +139,7 @@ def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bou
     diag = _unwrap(c.diagnostic[:_MAX_DIAGNOSTIC])
     status, source = _prefer(c.status, find_status(diag))
     reply = c.reply_code if c.reply_code is not None else find_reply_code(diag)
-    command = c.command or find_command(diag) or find_command(c.context)
+    command = c.command or find_command(diag) or find_command(c.context[:2000])
     reason = _reason(c, status, diag, command)
     if status is None:
         status = _derive_status(reason, reply, c.action)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Final
 
 from ..status import EnhancedStatus
@@ -289,6 +290,7 @@ STATUS_REASONS: Final[Mapping[str, Reason]] = {
 }
 
 
+@lru_cache(maxsize=1024)
 def reason_from_text(text: str) -> Reason | None:
     """The reason of the first :data:`PHRASES` row that matches ``text`` (any case)."""
     if not text:

@@ -209,13 +209,8 @@ def detect(view: MailView) -> list[Candidate] | None:
         if re.search(r"^final-recipient:", view.body_text, re.I | re.M) is None:
             return None
         return _from_stdlib(view, [view.body_text]) or None
-    found = _from_stdlib(view, parts)
-    if _REPORT is not None:
-        shared = _from_reader(view)
-        # The shared reader is preferred; ours only when it finds more recipients
-        # (blocks without the blank line between them, which it may not split).
-        if shared and len(shared) >= len(found):
-            found = shared
+    # The project's reader is preferred; ours reads what it refuses.
+    found = (_from_reader(view) if _REPORT is not None else None) or _from_stdlib(view, parts)
     if not found:
         return None
     notes: dict[str, str] | None = None

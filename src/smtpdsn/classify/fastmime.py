@@ -1,0 +1,134 @@
+"""A fast reader of well-formed MIME messages into :class:`email.message.Message` trees.
+
+The standard library's feed parser is general and slow; most bounces are simple trees
+whose structure a few string splits recover. :func:`parse` builds the same ``compat32``
+``Message`` objects the feed parser would (headers as read, folded values kept, payloads
+as ``surrogateescape``-decoded text, ``message/*`` parts parsed into sub-messages) and
+returns None whenever the message is anything but plain: a header line without a colon,
+a multipart without its boundary, nesting deeper than :data:`MAX_DEPTH`. The caller then
+uses :func:`email.message_from_bytes`, which copes with everything.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+from typing import Final
+
+__all__ = ["MAX_DEPTH", "parse"]
+
+#: Deeper trees go to the standard parser.
+MAX_DEPTH: Final = 12
+# A header field name: printable US-ASCII except colon (RFC 5322 section 2.2).
+_NAME: Final = re.compile(r"[\x21-\x39\x3b-\x7e]+")
+
+
+class _NotPlain(Exception):
+    """The message needs the standard parser."""
+
+
+def _headers(block: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    name = ""
+    lines: list[str] = []
+    for line in block.split("\n"):
+        if line[:1] in (" ", "\t"):
+            if not name:
+                raise _NotPlain
+            lines.append("\n" + line)
+            continue
+        if name:
+            out.append((name, "".join(lines).rstrip("\r\n")))
+        head, colon, value = line.partition(":")
+        if not colon or _NAME.fullmatch(head) is None:
+            raise _NotPlain
+        name = head
+        lines = [value.lstrip(" \t")]
+    if name:
+        out.append((name, "".join(lines).rstrip("\r\n")))
+    return out
+
+
+def _entity(text: str, depth: int) -> Message:
+    if depth > MAX_DEPTH:
+        raise _NotPlain
+    if text.startswith("\n"):
+        head, body = "", text[1:]
+    else:
+        head, sep, body = text.partition("\n\n")
+        if not sep:
+            if "\n" not in text.rstrip("\n") and ":" in text:
+                head, body = text.rstrip("\n"), ""
+            else:
+                raise _NotPlain
+    msg = Message()
+    if head.startswith("From ") and depth == 0:
+        first, _, head = head.partition("\n")
+        msg.set_unixfrom(first)
+    msg._headers = _headers(head) if head else []  # type: ignore[attr-defined]
+    maintype = msg.get_content_maintype()
+    if maintype == "multipart":
+        boundary = msg.get_boundary()
+        if not boundary:
+            raise _NotPlain
+        parts: list[Message | str] = list(_multipart(body, boundary, depth))
+        msg.set_payload(parts)
+    elif maintype == "message":
+        subtype = msg.get_content_subtype()
+        if subtype == "delivery-status":
+            blocks = [b for b in re.split(r"\n[ \t]*\n", body.strip("\n")) if b.strip()]
+            fields: list[Message | str] = [_block(b) for b in blocks]
+            msg.set_payload(fields)
+        elif msg.get("content-transfer-encoding", "7bit").lower() in ("7bit", "8bit", "binary"):
+            inner: list[Message | str] = [_entity(body, depth + 1)]
+            msg.set_payload(inner)
+        else:
+            raise _NotPlain
+    else:
+        msg.set_payload(body)
+    return msg
+
+
+def _block(text: str) -> Message:
+    msg = Message()
+    msg._headers = _headers(text.strip("\n"))  # type: ignore[attr-defined]
+    return msg
+
+
+def _multipart(body: str, boundary: str, depth: int) -> list[Message]:
+    delimiter = "--" + boundary
+    parts: list[Message] = []
+    start: int | None = None
+    pos = 0
+    while True:
+        at = body.find(delimiter, pos)
+        if at < 0:
+            raise _NotPlain  # no closing boundary: let the feed parser judge
+        pos = at + len(delimiter)
+        if at and body[at - 1] != "\n":
+            continue  # not at the start of a line
+        end = body.find("\n", pos)
+        rest = body[pos:] if end < 0 else body[pos:end]
+        closing = rest.startswith("--")
+        if (rest[2:] if closing else rest).strip(" \t"):
+            continue  # the delimiter is the start of a longer line
+        if start is not None:
+            parts.append(_entity(body[start : at - 1 if at else 0], depth + 1))
+        if closing:
+            return parts
+        if end < 0:
+            raise _NotPlain
+        start = end + 1
+
+
+def parse(raw: bytes) -> Message | None:
+    """The message tree of ``raw``, or None when it needs the standard parser."""
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n")
+        if b"\r" in raw:
+            return None
+    text = raw.decode("ascii", "surrogateescape")
+    try:
+        return _entity(text, 0)
+    except _NotPlain:
+        return None
