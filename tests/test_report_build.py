@@ -356,8 +356,17 @@ ERRORS = [
      "mx.example.com"),
     ({"reporting_mta": ""}, "the reporting MTA name '' is not a host name such as mx.example.com"),
     ({"sender": "a@example.com\r\nBcc: x"},
-     "the envelope sender 'a@example.com\\r\\nBcc: x' is empty or contains white space or "
+     "the envelope sender 'a@example.com\\r\\nBcc: x' is empty or contains line breaks or "
      "control characters"),
+    ({"sender": "  "}, "the envelope sender '  ' is empty or contains line breaks or control "
+     "characters"),
+    ({"sender": 42}, "the envelope sender must be a string, got 42"),
+    ({"message_id": "<a@b>\r\nBcc: x"},
+     "the Message-ID '<a@b>\\r\\nBcc: x' is not of the form <left@right>"),
+    ({"date": datetime(2026, 1, 1)},
+     "the report date must be a timezone-aware datetime, got datetime.datetime(2026, 1, 1, 0, 0)"),
+    ({"original": "not bytes"},
+     "the original message must be bytes or an email.message.Message, got str"),
     ({"outcomes": [RecipientOutcome("b@example.org")]},
      "the outcome for 'b@example.org' needs a reply, an action or a status"),
     ({"outcomes": [RecipientOutcome("b@example.org", status="5.01.1")]},
@@ -390,10 +399,18 @@ def test_invalid_input_raises_the_documented_error(kwargs: dict[str, object], me
         "reporting_mta": "mx.example.net",
     }
     args.update(kwargs)
+    original = args.pop("original", ORIGINAL)
     with pytest.raises(InvalidReportError) as info:
-        build_report(ORIGINAL, **args)  # type: ignore[arg-type]
+        build_report(original, **args)  # type: ignore[arg-type]
     assert str(info.value) == message
     assert isinstance(info.value, ValueError)
+
+
+def test_sender_with_a_quoted_space_and_given_message_id() -> None:
+    msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER)], sender='<"a b"@example.com>',
+                message_id="<dsn-1@mx.example.net>")
+    assert msg["To"] == '"a b"@example.com'
+    assert msg["Message-ID"] == "<dsn-1@mx.example.net>"
 
 
 def test_idna_reporting_mta() -> None:

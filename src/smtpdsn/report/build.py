@@ -13,6 +13,7 @@ policy and must travel over SMTPUTF8.
 from __future__ import annotations
 
 import email.policy
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import replace
@@ -24,7 +25,7 @@ from typing import Final
 
 from ..dsnparams import MailParams
 from .body import format_report
-from .compose import DEFAULT_NOTIFY, RecipientOutcome, compose_report
+from .compose import DEFAULT_NOTIFY, RecipientOutcome, check_date, check_sender, compose_report
 from .errors import InvalidReportError
 from .mime import flatten_message, normalize_newlines
 from .model import Action, DeliveryReport, TypedValue
@@ -33,6 +34,8 @@ from .text import explain, subject_for
 __all__ = ["build_report", "render_report"]
 
 _FROM_NAME: Final = "Mail Delivery System"
+# msg-id = "<" id-left "@" id-right ">" (RFC 5322 section 3.6.4), printable ASCII, no space.
+_MESSAGE_ID: Final = re.compile(r"<[!-;=?-~]{1,200}@[!-;=?-~]{1,200}>")
 
 
 class _Verbatim(Message):
@@ -85,18 +88,6 @@ def _one(part: Message[str, str]) -> list[Message[str, str] | str]:
     return [part]
 
 
-def _sender(sender: str) -> str:
-    address = sender[1:-1] if sender.startswith("<") and sender.endswith(">") else sender
-    if not address or any(not ch.isprintable() or ch in " \t" for ch in address):
-        raise InvalidReportError(
-            f"the envelope sender {sender[:60]!r} is empty or contains white space or "
-            "control characters"
-        )
-    if len(address.encode("utf-8", "surrogatepass")) > 900:
-        raise InvalidReportError("the envelope sender is longer than 900 octets")
-    return address
-
-
 def render_report(
     report: DeliveryReport,
     original: bytes | Message,
@@ -115,10 +106,23 @@ def render_report(
     if report.reporting_mta is None or not report.recipients:
         raise InvalidReportError("the report needs a Reporting-MTA and at least one recipient")
     host = report.reporting_mta.value
-    address = _sender(sender)
-    raw = original if isinstance(original, bytes) else flatten_message(original)
-    if raw is None or not isinstance(raw, bytes):
-        raise InvalidReportError("the original message must be bytes or an email Message")
+    address = check_sender(sender)
+    if isinstance(original, bytes | bytearray | memoryview):
+        raw: bytes | None = bytes(original)
+    elif isinstance(original, Message):
+        raw = flatten_message(original)
+    else:
+        raise InvalidReportError(
+            f"the original message must be bytes or an email.message.Message, "
+            f"got {type(original).__name__}"
+        )
+    if raw is None:
+        raise InvalidReportError("the original email.message.Message cannot be serialised")
+    when = check_date(date, "report date") or datetime.now(UTC).replace(microsecond=0)
+    if message_id is not None and _MESSAGE_ID.fullmatch(message_id) is None:
+        raise InvalidReportError(
+            f"the Message-ID {message_id[:60]!r} is not of the form <left@right>"
+        )
     raw = normalize_newlines(raw)
     is_global = report.is_global or not raw.partition(b"\n\n")[0].isascii()
     if is_global != report.is_global:
@@ -128,7 +132,7 @@ def render_report(
     msg["From"] = f"{_FROM_NAME} <MAILER-DAEMON@{host}>"
     msg["To"] = f"<{address}>"
     msg["Subject"] = subject_for(report)
-    msg["Date"] = format_datetime(date or datetime.now(UTC))
+    msg["Date"] = format_datetime(when)
     msg["Message-ID"] = message_id or make_msgid("dsn", domain=host)
     msg["Auto-Submitted"] = "auto-replied"
     msg["MIME-Version"] = "1.0"

@@ -23,7 +23,14 @@ from .errors import InvalidReportError
 from .fields import clean_text
 from .model import Action, DeliveryReport, RecipientStatus, TypedValue
 
-__all__ = ["DEFAULT_NOTIFY", "RecipientOutcome", "compose_report", "host_name"]
+__all__ = [
+    "DEFAULT_NOTIFY",
+    "RecipientOutcome",
+    "check_date",
+    "check_sender",
+    "compose_report",
+    "host_name",
+]
 
 #: What a recipient without NOTIFY gets reports for (RFC 3461 section 4.1 lets the MTA
 #: choose between FAILURE and FAILURE,DELAY).
@@ -155,7 +162,34 @@ def _typed(value: str | TypedValue, default_type: str, what: str) -> TypedValue:
     return TypedValue(default_type, clean_text(value))
 
 
-def _date(value: datetime | None, what: str) -> datetime | None:
+def check_sender(sender: str) -> str:
+    """The envelope sender without angle brackets, checked for use in a To field.
+
+    Raises:
+        InvalidReportError: it is not a string, is empty, holds line breaks or control
+            characters, or is longer than 900 octets.
+    """
+    if not isinstance(sender, str):
+        raise InvalidReportError(f"the envelope sender must be a string, got {sender!r}")
+    address = sender[1:-1] if sender.startswith("<") and sender.endswith(">") else sender
+    if not address.strip() or not address.isprintable():
+        raise InvalidReportError(
+            f"the envelope sender {sender[:60]!r} is empty or contains line breaks or "
+            "control characters"
+        )
+    if len(address.encode("utf-8", "surrogatepass")) > _MAX_ADDRESS_OCTETS:
+        raise InvalidReportError(
+            f"the envelope sender is longer than {_MAX_ADDRESS_OCTETS} octets"
+        )
+    return address
+
+
+def check_date(value: datetime | None, what: str) -> datetime | None:
+    """A timezone-aware datetime without microseconds, or None.
+
+    Raises:
+        InvalidReportError: the value is naive, not a datetime, or outside 1900-9999.
+    """
     if value is None:
         return None
     if not isinstance(value, datetime) or value.utcoffset() is None:
@@ -238,12 +272,12 @@ def _recipient(outcome: RecipientOutcome) -> RecipientStatus:
         diagnostic = " ".join(outcome.reply.split("\r\n"))
     if diagnostic is not None:
         rcpt.diagnostic_code = _typed(diagnostic, "smtp", "diagnostic")
-    rcpt.last_attempt_date = _date(outcome.last_attempt_date, "last attempt date")
+    rcpt.last_attempt_date = check_date(outcome.last_attempt_date, "last attempt date")
     if outcome.will_retry_until is not None and action is not Action.DELAYED:
         raise InvalidReportError(
             "Will-Retry-Until is only for a delayed recipient (RFC 3464 section 2.3.9)"
         )
-    rcpt.will_retry_until = _date(outcome.will_retry_until, "will-retry-until date")
+    rcpt.will_retry_until = check_date(outcome.will_retry_until, "will-retry-until date")
     if outcome.final_log_id is not None:
         rcpt.final_log_id = clean_text(outcome.final_log_id)
     rcpt.extensions = _extensions(outcome.extensions)
@@ -280,6 +314,7 @@ def compose_report(
     """
     if sender in ("", "<>"):
         return None
+    check_sender(sender)
     report = DeliveryReport(reporting_mta=TypedValue("dns", host_name(reporting_mta)))
     for outcome in outcomes:
         rcpt = _recipient(outcome)
@@ -291,7 +326,7 @@ def compose_report(
         report.original_envelope_id = clean_text(mail_params.envid) or None
     if received_from_mta is not None:
         report.received_from_mta = _typed(received_from_mta, "dns", "received-from MTA")
-    report.arrival_date = _date(arrival_date, "arrival date")
+    report.arrival_date = check_date(arrival_date, "arrival date")
     report.extensions = _extensions(extensions)
     report.is_global = not (_all_ascii(report) and sender.isascii())
     return report
