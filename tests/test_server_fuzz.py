@@ -55,7 +55,7 @@ RCPT_PARAMS = st.lists(
 )  # fmt: skip
 
 
-STEP = st.one_of(
+STEP: st.SearchStrategy[tuple[str, str, list[str]]] = st.one_of(
     st.tuples(st.just("MAIL"), LOCAL, MAIL_PARAMS),
     st.tuples(st.just("RCPT"), LOCAL, RCPT_PARAMS),
     st.tuples(st.just("RCPT"), LOCAL, RCPT_PARAMS),
