@@ -46,27 +46,24 @@ _SPACES: Final = re.compile(r"\s+")
 
 # The SMTP command a failure followed, as MTAs write it (Postfix "in reply to RCPT TO
 # command", Exim "after RCPT TO:", Sendmail ">>> DATA", qmail "RCPT TO response" ...).
-_COMMANDS: Final = (
-    ("DATA", re.compile(r"end of data|after data|in reply to (?:end of )?data|>>> data|"
-                        r"data command|after end of|\bdata\b[^.]{0,12}(?:response|phase)|"
-                        r"after message|message body|text command|command:? data\b", re.I)),
-    ("RCPT", re.compile(r"rcpt to|rcpt command|after rcpt|>>> rcpt|recipient command|"
-                        r"command:? rcpt\b|\[rcpt_to\]", re.I)),
-    ("MAIL", re.compile(r"mail from|mail command|after mail|>>> mail", re.I)),
-    ("HELO", re.compile(r"\b(?:ehlo|helo)\b", re.I)),
-    ("CONN", re.compile(r"greeting|after connect|banner|initial connection", re.I)),
+# The earliest mention wins; at the same place, the first group.
+_COMMANDS: Final = re.compile(
+    r"(?P<DATA>end of data|after data|in reply to (?:end of )?data|>>> data|data command|"
+    r"after end of|\bdata\b[^.]{0,12}(?:response|phase)|after message|message body|"
+    r"text command|command:? data\b)"
+    r"|(?P<RCPT>rcpt to|rcpt command|after rcpt|>>> rcpt|recipient command|command:? rcpt\b|"
+    r"\[rcpt_to\])"
+    r"|(?P<MAIL>mail from|mail command|after mail|>>> mail)"
+    r"|(?P<HELO>\b(?:ehlo|helo)\b)"
+    r"|(?P<CONN>greeting|after connect|banner|initial connection)",
+    re.IGNORECASE,
 )
 
 
 def find_command(text: str) -> str:
     """The SMTP command (DATA, RCPT, MAIL, HELO, CONN) a diagnostic says it answered."""
-    best = ""
-    where = len(text) + 1
-    for name, pattern in _COMMANDS:
-        m = pattern.search(text)
-        if m is not None and m.start() < where:
-            best, where = name, m.start()
-    return best
+    m = _COMMANDS.search(text)
+    return m.lastgroup or "" if m is not None else ""
 
 
 def one_line(text: str) -> str:

@@ -23,6 +23,7 @@ _FIELD: Final = re.compile(
     r":[ \t]*(.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
+_SCAN: Final = 20000
 # Plain-text complaint notices without the MIME structure (some providers' forwards).
 _TEXT_SIGNS: Final = re.compile(
     r"^feedback-type:[ \t]*\S+|this is an? (?:e-?mail )?(?:abuse|opt-out|complaint) report",
@@ -75,7 +76,7 @@ def detect(view: MailView) -> list[Candidate] | None:
         return hotmail
     if parts:
         text = "\n".join(part_text(p) for p in parts)
-    elif _TEXT_SIGNS.search(view.body_text):
+    elif _TEXT_SIGNS.search(view.body_text[:_SCAN]):
         text = view.body_text
     else:
         return None
