@@ -212,3 +212,23 @@ def test_aiosmtplib_sends_dsn_parameters() -> None:
     }
     assert rec.data[0]["mail"] == MailParams("FULL", "xyz")
     assert rec.data[0]["rcpt"] == {"ok@x": RcptParams(frozenset({"NEVER"}))}
+
+
+def test_utf8_orcpt_unitext_and_smtputf8() -> None:
+    rec = Recorder()
+    with ServerThread(plugins=[rec]) as st, RawClient(st.port) as c:
+        c.reply()
+        assert "250-SMTPUTF8" in c.cmd("EHLO x")
+        assert c.cmd(b"MAIL FROM:<s@x> SMTPUTF8") == "250 2.1.0 Sender OK"
+        assert c.cmd("RCPT TO:<jöran@x.test> ORCPT=utf-8;Jöran@X.test".encode()) == (
+            "250 2.1.5 Recipient OK"
+        )
+        assert c.cmd("RCPT TO:<b@x> ORCPT=rfc822;jöran@x".encode()) == (
+            "501 5.5.4 Invalid parameter ORCPT: the address is not valid xtext"
+        )
+        assert c.cmd(b"RCPT TO:<c@x> ORCPT=utf-8;a\xffb") == (
+            "501 5.5.4 Invalid parameter ORCPT: the value is empty or contains invalid characters"
+        )
+        c.cmd("DATA")
+        assert c.cmd("x\r\n.") == "250 2.0.0 Message accepted for delivery"
+    assert rec.data[0]["rcpt"] == {"jöran@x.test": RcptParams(None, ("utf-8", "Jöran@X.test"))}
