@@ -23,7 +23,7 @@ import difflib
 import fnmatch
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -112,7 +112,11 @@ def _key_line(text: str, start: int, end: int | None, key: str) -> int:
     return start
 
 
-def _build(table: dict[str, Any], where: Any) -> Rule:
+#: Makes the error for a rule: (the key at fault or None, the problem) -> RulesError.
+_Where = Callable[[str | None, str], RulesError]
+
+
+def _build(table: dict[str, Any], where: _Where, line: int) -> Rule:
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise where(unknown[0], f"unknown key {unknown[0]!r}; expected {', '.join(sorted(_KEYS))}")
@@ -171,7 +175,7 @@ def _build(table: dict[str, Any], where: Any) -> Rule:
             f"verdict {verdict.value} contradicts the {reply.code} reply; the reply would be "
             "replaced by the verdict's default",
         )
-    return Rule(field, pattern.lower(), verdict, reply, 0)
+    return Rule(field, pattern.lower(), verdict, reply, line)
 
 
 def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
@@ -216,8 +220,7 @@ def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
             line = start if key is None else _key_line(text, start, end, key)
             return RulesError(f"{filename}:{line}: rule {number}: {problem}")
 
-        rule = _build(table, where)
-        rules.append(Rule(rule.field, rule.pattern, rule.verdict, rule.reply, start))
+        rules.append(_build(table, where, start))
     return rules
 
 
