@@ -499,6 +499,19 @@ class TestHostileInput:
             "levels were not examined"
         )
 
+    def test_ten_megabytes_at_the_deepest_level_examined(self) -> None:
+        pad = b"X-Pad: " + b"a" * (10 * 1024 * 1024) + b"\r\n"
+        data = self.nested(MAX_DEPTH).replace(
+            b"Content-Type: message/delivery-status", pad + b"Content-Type: message/delivery-status"
+        )
+        start = time.perf_counter()
+        report = one(data)
+        print(f"\n10 MB at nesting depth {MAX_DEPTH}: {time.perf_counter() - start:.2f}s")
+        assert str(report.recipients[0].status) == "5.1.1"
+        assert report.warnings == [
+            "the message/delivery-status part is inside multipart/mixed, not multipart/report"
+        ]
+
     def test_nesting_within_the_limit_is_read(self) -> None:
         report = one(self.nested(MAX_DEPTH))
         assert str(report.recipients[0].status) == "5.1.1"

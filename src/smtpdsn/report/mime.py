@@ -141,20 +141,44 @@ def _content_type(value: str | None) -> tuple[str, dict[str, str]]:
     return f"{m[1]}/{m[2]}".lower(), params
 
 
+def _delimiters(body: bytes, boundary: bytes) -> Iterator[tuple[int, int, bool]]:
+    """Yield (start, end, is_close) for each delimiter line ``--boundary[--]`` in ``body``.
+
+    ``end`` is just past the line's LF (or the end of the body). A delimiter must start a
+    line; white space may follow it (RFC 2046 transport padding). Uses ``bytes.find``, so
+    each nesting level costs one fast scan of its body.
+    """
+    needle = b"--" + boundary
+    pos = 0
+    while True:
+        i = body.find(needle, pos)
+        if i < 0:
+            return
+        pos = i + len(needle)
+        if i > 0 and body[i - 1] != 0x0A:
+            continue
+        eol = body.find(b"\n", pos)
+        if eol < 0:
+            eol = len(body)
+        rest = body[pos:eol]
+        close = rest.startswith(b"--")
+        if (rest[2:] if close else rest).strip(b" \t"):
+            continue  # "--boundary" followed by other text: not a delimiter
+        yield i, min(eol + 1, len(body)), close
+        pos = eol
+
+
 def _split_multipart(body: bytes, boundary: str) -> list[bytes]:
     """The body parts of a multipart body (LF line endings), preamble and epilogue dropped."""
-    delim = re.compile(
-        rb"(?m)^--" + re.escape(boundary.encode("ascii", "replace")) + rb"(--)?[ \t]*$"
-    )
     parts: list[bytes] = []
     start: int | None = None
-    for m in delim.finditer(body):
+    for begin, end, close in _delimiters(body, boundary.encode("ascii", "replace")):
         if start is not None:
-            end = m.start() - 1 if m.start() > 0 and body[m.start() - 1] == 0x0A else m.start()
-            parts.append(body[start:max(start, end)])
-        if m[1]:
+            stop = begin - 1 if begin > 0 and body[begin - 1] == 0x0A else begin
+            parts.append(body[start : max(start, stop)])
+        if close:
             return parts
-        start = m.end() + 1
+        start = end
     if start is not None and start <= len(body):
         parts.append(body[start:])
     return parts
