@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import smtpdsn
 from smtpdsn.server.enhance import add_enhanced_status, has_enhanced_status, status_for
@@ -265,3 +267,28 @@ def test_handler_exceptions_answer_451() -> None:
         c.reply()
         assert c.cmd("NOOP") == "451 4.3.0 Internal server error"
         assert c.cmd("QUIT") == "221 2.0.0 Bye"
+
+
+_TEXT_LINES = st.lists(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([211, 214, 220, 221, 250, 251, 252, 421, 450, 451, 452, 500, 501, 502, 503,
+                     504, 530, 550, 551, 552, 553, 554, 555]),
+    _TEXT_LINES,
+    st.sampled_from([None, "MAIL", "RCPT", "DATA", "NOOP", "QUIT"]),
+)  # fmt: skip
+def test_add_enhanced_status_properties(code: int, lines: list[str], command: str | None) -> None:
+    plain = smtpdsn.Reply(code, None, lines)  # a well-formed reply without enhanced codes
+    coded = add_enhanced_status(str(plain), command)
+    parsed = smtpdsn.parse_reply(coded)
+    assert parsed.code == code
+    assert parsed.status is not None and parsed.status.class_ == code // 100
+    assert all(has_enhanced_status(line[4:]) for line in coded.split("\r\n"))
+    assert add_enhanced_status(coded, command) == coded  # idempotent
+    assert [line.removeprefix(f"{parsed.status} ") for line in parsed.lines] == list(plain.lines)
