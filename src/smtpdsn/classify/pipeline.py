@@ -84,7 +84,9 @@ def _reason(c: Candidate, status: EnhancedStatus | None, diag: str, command: str
     found = reason_from_text(diag)
     subject = status.subject if status is not None else 0
     if found is Reason.USERUNKNOWN and command in ("DATA", "") and subject != 1:
-        # "No such user" after the message was sent: the recipient's filter refused it.
+        # "No such user" after DATA, or with no sign it answered RCPT and no 5.1.x status
+        # to back it: the recipient's filter refused the message, not the address
+        # (sisimai's rule; the address is not known to be bad, so this stays soft).
         return Reason.FILTERED
     if command == "MAIL" and found in (Reason.HOSTUNKNOWN, Reason.USERUNKNOWN):
         return Reason.REJECTED  # refused after MAIL FROM: the sender's address is at fault

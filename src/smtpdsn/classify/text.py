@@ -33,7 +33,7 @@ _ADDRESS_RE: Final = re.compile(rf"(?<![\w.+-]){_LOCAL}@{_DOMAIN}")
 _STATUS_RE: Final = re.compile(r"(?<![\w.#-])#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
 # A reply code followed by an enhanced status, the most reliable pair.
 _PAIR_RE: Final = re.compile(
-    r"(?<![\w.])([245][0-5]\d)[ -]#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)"
+    r"(?<![\w.])([245][0-5]\d)[ -]['\"(\[]?#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)"
 )
 # A reply code where servers write it: line start, after "said:", "reply:", ": ", "<<<".
 _REPLY_RE: Final = re.compile(
@@ -111,13 +111,18 @@ def _status(cls: str, subject: str, detail: str) -> EnhancedStatus | None:
 def find_status(text: str) -> EnhancedStatus | None:
     """The most telling enhanced status code in ``text``.
 
-    A code right after a reply code (``550 5.1.1``) wins; otherwise the first code found.
-    A vague code (X.0.0) gives way to a more specific one later in the text.
+    A code right after a reply code (``550 5.1.1``) wins, the last such pair when there
+    are several; otherwise the first code found. A vague code (X.0.0) gives way to a more
+    specific one.
     """
-    m = _PAIR_RE.search(text)
     found: EnhancedStatus | None = None
-    if m is not None and m[1][0] == m[2]:
-        found = _status(m[2], m[3], m[4])
+    # The last reply of a chain is the remote server's own ("554 4.4.7 Message expired
+    # <421 4.4.2 Connection timed out>", "5.1.0 - error 550-'5.2.2 Mailbox full'").
+    for m in _PAIR_RE.finditer(text):
+        if m[1][0] == m[2]:
+            value = _status(m[2], m[3], m[4])
+            if value is not None and (found is None or (value.subject, value.detail) != (0, 0)):
+                found = value
     if found is not None and (found.subject, found.detail) != (0, 0):
         return found
     for m2 in _STATUS_RE.finditer(text):
@@ -132,10 +137,14 @@ def find_status(text: str) -> EnhancedStatus | None:
 
 
 def find_reply_code(text: str) -> int | None:
-    """The SMTP reply code in ``text`` (the one before an enhanced code first)."""
-    m = _PAIR_RE.search(text)
-    if m is not None and m[1][0] == m[2]:
-        return int(m[1])
+    """The SMTP reply code in ``text``: the one before the last enhanced code, else the
+    first where servers write one."""
+    code: int | None = None
+    for m in _PAIR_RE.finditer(text):  # the last pair, as for the status
+        if m[1][0] == m[2]:
+            code = int(m[1])
+    if code is not None:
+        return code
     m2 = _REPLY_RE.search(text)
     if m2 is not None:
         return int(m2[1])
