@@ -176,6 +176,22 @@ def test_bad_options(tmp_path: Path, args: list[str], message: str) -> None:
     assert message in proc.stderr
 
 
+def test_maildir_that_cannot_be_created(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a directory")
+    proc = subprocess.run(
+        [*SERVE, "--port", str(free_port()), "--maildir", "afile/box"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 1
+    assert (
+        "smtpdsn serve: error: [Errno 20] cannot create the Maildir afile/box: Not a directory"
+        in (proc.stderr)
+    )
+
+
 def test_port_in_use(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

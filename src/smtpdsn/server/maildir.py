@@ -39,8 +39,13 @@ class Maildir:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        for sub in ("tmp", "new", "cur"):
-            (self.path / sub).mkdir(parents=True, exist_ok=True)
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (self.path / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot create the Maildir {self.path}: {exc.strerror or exc}"
+            ) from exc
         self._host = _host()
 
     def unique_name(self) -> str:
