@@ -10,12 +10,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 import smtpdsn
 from smtpdsn import CONT, DENY, DENYDISCONNECT, DENYSOFT, DENYSOFTDISCONNECT, DISCONNECT, OK
 from smtpdsn.server.handler import PluginHandler
 from smtpdsn.server.plugins import PluginError, PluginRunner, to_resolution
 from tests.server_support import RawClient, ServerThread
+from tests.test_server_cli import free_port
 
 
 class ByLocalPart:
@@ -182,6 +184,18 @@ def test_plain_handler_421_closes_the_connection() -> None:
         c.cmd("EHLO x")
         assert c.cmd("MAIL FROM:<a@b>") == "421 4.0.0 Service not available"
         assert c.closed()
+    # The same handler on stock aiosmtpd: the connection stays open after the 421.
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with RawClient(port) as c:
+            c.reply()
+            c.cmd("EHLO x")
+            assert c.cmd("MAIL FROM:<a@b>") == "421 Service not available"
+            assert c.cmd("NOOP") == "250 OK"
+    finally:
+        controller.stop()
 
 
 def test_plain_handler_returning_smtpdsn_replies() -> None:
