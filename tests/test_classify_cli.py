@@ -73,6 +73,9 @@ def test_mbox_and_maildir(tmp_path: Path) -> None:
 
 def test_stdin() -> None:
     assert list(iter_messages("-", stdin=BOUNCE)) == [("-", BOUNCE)]
+    mbox = b"From a@b Thu Jan  1 2026\n" + BOUNCE + b"\nFrom c@d Thu Jan  1 2026\n" + BOUNCE
+    labels = [label for label, _ in iter_messages("-", stdin=mbox)]
+    assert labels == ["-#1", "-#2"]
 
 
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:

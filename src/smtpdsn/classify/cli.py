@@ -14,6 +14,7 @@ import argparse
 import json
 import mailbox
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from .model import Bounce
 __all__ = ["add_arguments", "iter_messages", "run"]
 
 _PROGRESS_OVER = 100
+# mbox: each message starts with a "From " line after an empty line.
+_MBOX_SPLIT = re.compile(rb"(?<=\n\n)(?=From )")
 _KEYS = ("recipient", "status", "reply_code", "reason", "hard_bounce", "action",
          "diagnostic", "mta")
 
@@ -59,7 +62,11 @@ def iter_messages(name: str, stdin: bytes | None = None) -> Iterator[tuple[str, 
     """
     if name == "-":
         data = stdin if stdin is not None else sys.stdin.buffer.read()
-        yield "-", data
+        if data.startswith(b"From ") and b"\n\nFrom " in data:  # an mbox on stdin
+            for index, chunk in enumerate(_MBOX_SPLIT.split(data), 1):
+                yield f"-#{index}", chunk
+        else:
+            yield "-", data
         return
     path = Path(name)
     if path.is_dir():

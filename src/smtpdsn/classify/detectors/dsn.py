@@ -65,6 +65,9 @@ def _action(value: str) -> Action | None:
 
 
 _MAX_NOTICE: Final = 600
+# The first line of a multi-line reply ("552-5.7.0 ..."): the rest is in the transcript.
+_TRUNCATED: Final = re.compile(r"[245]\d\d-")
+_LEADING_STATUS: Final = re.compile(r"^\s*[245]\.\d{1,3}\.\d{1,3}\s*")
 _PER_RECIPIENT: Final = ("final-recipient", "original-recipient", "x-actual-recipient")
 _TEXT_DSN: Final = re.compile(
     r"^(?:Reporting-MTA|Original-Recipient|Final-Recipient):[ \t]*\S", re.IGNORECASE | re.MULTILINE
@@ -202,6 +205,27 @@ def _from_reader(view: MailView) -> list[Candidate] | None:  # pragma: no cover 
     return found or None
 
 
+def _complete(diagnostic: str, notice: str) -> str:
+    """The whole multi-line reply whose first line is ``diagnostic`` (Sendmail keeps only
+    the first line in the report; its transcript has them all)."""
+    code = diagnostic[:3]
+    head = diagnostic[4:40]
+    at = notice.find(head)
+    while at >= 0:
+        lines: list[str] = []
+        for line in notice[notice.rfind("\n", 0, at) + 1 :].split("\n"):
+            text = line.strip().removeprefix("<<<").strip()
+            if not text.startswith(code):
+                break
+            lines.append(text[4:] if not lines else _LEADING_STATUS.sub("", text[4:]))
+            if text[3:4] == " ":
+                break
+        if len(lines) > 1:
+            return one_line(f"{code} " + " ".join(lines))
+        at = notice.find(head, at + 1)
+    return ""
+
+
 def detect(view: MailView) -> list[Candidate] | None:
     """One candidate per per-recipient block of every message/delivery-status part."""
     parts = view.parts_of_type(*_DSN_TYPES)
@@ -216,6 +240,8 @@ def detect(view: MailView) -> list[Candidate] | None:
     notes: dict[str, str] | None = None
     for c in found:
         c.context = view.notice[:4000]
+        if _TRUNCATED.match(c.diagnostic):
+            c.diagnostic = _complete(c.diagnostic, view.notice) or c.diagnostic
         if not c.diagnostic:
             if notes is None:
                 notes = text.diagnostics_by_address(view)
