@@ -307,6 +307,11 @@ DEVIATIONS = [
          "line 12: a recipient group has no Action"],
     ),
     (
+        "per-message fields split by a blank line",
+        SIMPLE.replace("Arrival-Date", "\nArrival-Date"),
+        ["line 3: a blank line splits the per-message fields"],
+    ),
+    (
         "per-message field in a recipient group",
         SIMPLE + "Arrival-Date: Thu, 29 Apr 2021 23:45:00 +0900\n",
         ["line 12: per-message field Arrival-Date in a recipient group"],
@@ -331,6 +336,21 @@ def test_deviations_become_warnings(case: str, body: str, warnings: list[str]) -
         assert info.value.line == int(warnings[0].split(":")[0].split()[1])
     else:
         assert parse_reports(wrap(body), strict=True) == [report]
+
+
+def test_split_per_message_fields_are_kept() -> None:
+    report = parse_reports(wrap(SIMPLE.replace("Arrival-Date", "\nArrival-Date")))[0]
+    assert report.reporting_mta == TypedValue("dns", "mx.example.net")
+    assert report.arrival_date is not None
+    assert len(report.recipients) == 1
+
+
+def test_warnings_are_capped() -> None:
+    body = SIMPLE + "".join(f"junk line {i}\n" for i in range(5000))
+    report = parse_reports(wrap(body))[0]
+    assert len(report.warnings) == 101
+    assert report.warnings[0] == "line 12: 'junk line 0' is not a field"
+    assert report.warnings[-1] == "4900 more deviations are not listed"
 
 
 def test_action_expired_is_read_as_failed_and_the_text_kept() -> None:

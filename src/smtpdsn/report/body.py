@@ -45,7 +45,10 @@ from .fields import (
 )
 from .model import Action, DeliveryReport, RecipientStatus, TypedValue
 
-__all__ = ["Notes", "format_report", "parse_body"]
+__all__ = ["MAX_WARNINGS", "Notes", "format_report", "parse_body"]
+
+#: At most this many warnings are kept for one report.
+MAX_WARNINGS: Final = 100
 
 _PER_MESSAGE: Final = {
     "original-envelope-id": "Original-Envelope-Id",
@@ -73,11 +76,15 @@ _ACTIONS: Final = {a.value: a for a in Action}
 
 
 class Notes:
-    """Collects the deviations of one report; in strict mode the first one raises."""
+    """Collects the deviations of one report; in strict mode the first one raises.
+
+    At most :data:`MAX_WARNINGS` are kept; :meth:`finish` adds a count of the rest.
+    """
 
     def __init__(self, strict: bool) -> None:
         self.strict = strict
         self.warnings: list[str] = []
+        self.more = 0
 
     def warn(self, message: str, line: int | None = None) -> None:
         """Record a deviation.
@@ -88,7 +95,16 @@ class Notes:
         text = f"line {line}: {message}" if line is not None else message
         if self.strict:
             raise ReportSyntaxError(text, line)
-        self.warnings.append(text)
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(text)
+        else:
+            self.more += 1
+
+    def finish(self) -> list[str]:
+        """The warnings, with a last one counting those not kept."""
+        if self.more:
+            return [*self.warnings, f"{self.more} more deviations are not listed"]
+        return self.warnings
 
 
 def parse_body(text: str, *, strict: bool, is_global: bool = False) -> DeliveryReport:
@@ -131,6 +147,10 @@ def parse_body(text: str, *, strict: bool, is_global: bool = False) -> DeliveryR
             spill.append(item)
         else:
             message_fields.append(item)
+    # Groups of per-message fields split by a blank line (no recipient seen yet).
+    while not spill and rest and not any(f.name.lower() in _PER_RECIPIENT for f in rest[0]):
+        notes.warn("a blank line splits the per-message fields", rest[0][0].line)
+        message_fields.extend(rest.pop(0))
     _read_message(message_fields, report, notes, first[0].line)
     recipient_groups = [spill, *rest] if spill else rest
     for group in recipient_groups:
@@ -140,7 +160,7 @@ def parse_body(text: str, *, strict: bool, is_global: bool = False) -> DeliveryR
                 report.recipients.append(recipient)
     if not report.recipients:
         raise ReportSyntaxError("the delivery-status part has no per-recipient fields")
-    report.warnings = notes.warnings
+    report.warnings = notes.finish()
     return report
 
 

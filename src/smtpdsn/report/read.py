@@ -64,18 +64,18 @@ def parse_reports(
             unusable (no fields, no recipient group); in strict mode, also any deviation.
             Nothing is returned or kept in that case.
     """
-    data = _to_bytes(source)
+    data = normalize_newlines(_to_bytes(source))
     notes: list[str] = []
     outer: list[Part] = []
     inner: list[Part] = []
-    for part in walk(normalize_newlines(data), notes):
+    for part in walk(data, notes):
         if part.content_type in REPORT_TYPES:
             (inner if part.encapsulated else outer).append(part)
     found = outer or inner
     limits = list(dict.fromkeys(notes))
     loose = False
     if not found:
-        found = _search_text(normalize_newlines(data))
+        found = _search_text(data)
         loose = bool(found)
     if not found:
         detail = "".join(f"; {note}" for note in limits)
@@ -174,6 +174,6 @@ def _read_part(
         notes.warn("the delivery-status part is not UTF-8 text; it is read as Latin-1")
         text = body.decode("latin-1")
     report = parse_body(text, strict=strict, is_global=is_global)
-    report.warnings[:0] = notes.warnings
+    report.warnings[:0] = notes.finish()
     return report
 
