@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from smtpdsn.server.rules import DEFAULT_RULES, load_rules, parse_rules
 from tests.server_support import ROOT_DIR, maildir_files
 
 SERVE = [sys.executable, "-m", "smtpdsn", "serve", "--hostname", "smtpdsn.test"]
@@ -202,6 +203,17 @@ def test_port_in_use(tmp_path: Path) -> None:
         )
     assert proc.returncode == 1
     assert "smtpdsn serve: error:" in proc.stderr and "address already in use" in proc.stderr
+
+
+def test_print_default_rules(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [*SERVE, "--print-default-rules"], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0
+    assert proc.stdout == DEFAULT_RULES
+    rules = tmp_path / "rules.toml"
+    rules.write_text(proc.stdout)
+    assert load_rules(rules) == parse_rules(DEFAULT_RULES, str(rules))
 
 
 def test_server_cli_imports_without_aiosmtpd() -> None:

@@ -54,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rules", metavar="FILE", help="TOML rules file (default: the built-in rules)"
     )
     parser.add_argument(
+        "--print-default-rules",
+        action="store_true",
+        help="print the built-in rules as a rules file to start from, and exit",
+    )
+    parser.add_argument(
         "--maildir", metavar="DIR", default="maildir", help="Maildir for accepted messages"
     )
     parser.add_argument(
@@ -124,6 +129,11 @@ def load_plugin(spec: str) -> object:
 
 def run(args: argparse.Namespace) -> int:
     """Run the server until interrupted; returns the exit status."""
+    if getattr(args, "print_default_rules", False):
+        from .rules import DEFAULT_RULES
+
+        sys.stdout.write(DEFAULT_RULES)
+        return 0
     try:
         import aiosmtpd  # noqa: F401
     except ImportError:
