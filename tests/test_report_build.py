@@ -155,6 +155,7 @@ class TestStructure:
             "mail_params": MailParams(envid="ENV-42"),
             "arrival_date": WHEN,
             "received_from_mta": "client.example.com",
+            "dsn_gateway": TypedValue("x-gateway", "gw.example.net"),
             "extensions": [("X-Queue-ID", "ABC")],
         }
         expected = compose_report(outcomes, **kwargs)  # type: ignore[arg-type]
@@ -163,6 +164,10 @@ class TestStructure:
         [got] = parse_reports(bytes(msg), strict=True)
         assert got == expected
         assert got.original_envelope_id == "ENV-42"
+        assert got.dsn_gateway == TypedValue("x-gateway", "gw.example.net")
+        assert got.received_from_mta == TypedValue("dns", "client.example.com")
+        assert got.arrival_date == WHEN
+        assert got.extensions == [("X-Queue-ID", "ABC")]
         assert got.recipients[0].original_recipient == TypedValue("rfc822", "Bob@Example.org")
         assert got.recipients[0].diagnostic_reply == Reply(550, "5.1.1", ["No such user", "here"])
         assert got.recipients[1].action is Action.DELAYED

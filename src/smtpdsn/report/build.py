@@ -124,7 +124,9 @@ def render_report(
             f"the Message-ID {message_id[:60]!r} is not of the form <left@right>"
         )
     raw = normalize_newlines(raw)
-    is_global = report.is_global or not raw.partition(b"\n\n")[0].isascii()
+    is_global = (
+        report.is_global or not address.isascii() or not raw.partition(b"\n\n")[0].isascii()
+    )
     if is_global != report.is_global:
         report = replace(report, is_global=is_global)
     policy = email.policy.SMTPUTF8 if is_global else email.policy.SMTP
@@ -184,6 +186,7 @@ def build_report(
     mail_params: MailParams | None = None,
     arrival_date: datetime | None = None,
     received_from_mta: str | TypedValue | None = None,
+    dsn_gateway: str | TypedValue | None = None,
     default_notify: frozenset[str] = DEFAULT_NOTIFY,
     date: datetime | None = None,
     message_id: str | None = None,
@@ -203,6 +206,8 @@ def build_report(
             (Original-Envelope-Id).
         arrival_date: when the message arrived (Arrival-Date), timezone-aware.
         received_from_mta: the host the message came from (Received-From-MTA).
+        dsn_gateway: the gateway that turned a foreign notice into this report
+            (DSN-Gateway); only for gateways.
         default_notify: the NOTIFY used for a recipient that gave none.
         date: the Date of the report (default: now).
         message_id: the Message-ID (default: a new one at the reporting MTA's name).
@@ -227,6 +232,7 @@ def build_report(
         mail_params=mail_params,
         arrival_date=arrival_date,
         received_from_mta=received_from_mta,
+        dsn_gateway=dsn_gateway,
         default_notify=default_notify,
         extensions=extensions,
     )

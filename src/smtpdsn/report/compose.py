@@ -299,6 +299,7 @@ def compose_report(
     mail_params: MailParams | None = None,
     arrival_date: datetime | None = None,
     received_from_mta: str | TypedValue | None = None,
+    dsn_gateway: str | TypedValue | None = None,
     default_notify: frozenset[str] = DEFAULT_NOTIFY,
     extensions: Sequence[tuple[str, str]] = (),
 ) -> DeliveryReport | None:
@@ -326,6 +327,8 @@ def compose_report(
         report.original_envelope_id = clean_text(mail_params.envid) or None
     if received_from_mta is not None:
         report.received_from_mta = _typed(received_from_mta, "dns", "received-from MTA")
+    if dsn_gateway is not None:
+        report.dsn_gateway = _typed(dsn_gateway, "dns", "DSN gateway")
     report.arrival_date = check_date(arrival_date, "arrival date")
     report.extensions = _extensions(extensions)
     report.is_global = not (_all_ascii(report) and sender.isascii())
@@ -342,6 +345,7 @@ def _all_ascii(report: DeliveryReport) -> bool:
                 texts.append(typed.value)
         texts.append(rcpt.final_log_id or "")
         texts.extend(value for _, value in rcpt.extensions)
-    if report.received_from_mta is not None:
-        texts.append(report.received_from_mta.value)
+    for typed in (report.received_from_mta, report.dsn_gateway):
+        if typed is not None:
+            texts.append(typed.value)
     return all(text.isascii() for text in texts)
