@@ -76,17 +76,24 @@ def _prefer(
     return text, "diagnostic"
 
 
-def _reason(c: Candidate, status: EnhancedStatus | None, diag: str, command: str) -> Reason:
+def _reason(
+    c: Candidate, status: EnhancedStatus | None, diag: str, command: str, reply: int | None
+) -> Reason:
     if c.reason is not None:
         return c.reason
     if (status is not None and status.class_ == 2) or c.action is Action.DELIVERED:
         return Reason.DELIVERED
     found = reason_from_text(diag)
     subject = status.subject if status is not None else 0
-    if found is Reason.USERUNKNOWN and command in ("DATA", "") and subject != 1:
-        # "No such user" after DATA, or with no sign it answered RCPT and no 5.1.x status
-        # to back it: the recipient's filter refused the message, not the address
-        # (sisimai's rule; the address is not known to be bad, so this stays soft).
+    if (
+        found is Reason.USERUNKNOWN
+        and subject != 1
+        and (command == "DATA" or (command == "" and reply is not None))
+    ):
+        # A remote server's "no such user" after DATA, or with no sign it answered RCPT
+        # and no 5.1.x status to back it: the recipient's filter refused the message, not
+        # the address (sisimai's rule; the address is not known to be bad, so soft). When
+        # the reporting MTA itself found no such user (no reply code), it is userunknown.
         return Reason.FILTERED
     if command == "MAIL" and found in (Reason.HOSTUNKNOWN, Reason.USERUNKNOWN):
         return Reason.REJECTED  # refused after MAIL FROM: the sender's address is at fault
@@ -142,7 +149,7 @@ def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bou
     status, source = _prefer(c.status, find_status(diag))
     reply = c.reply_code if c.reply_code is not None else find_reply_code(diag)
     command = c.command or find_command(diag) or find_command(c.context[:2000])
-    reason = _reason(c, status, diag, command)
+    reason = _reason(c, status, diag, command, reply)
     if status is None:
         status = _derive_status(reason, reply, c.action)
         source = "reason" if status is not None else ""

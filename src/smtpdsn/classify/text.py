@@ -50,9 +50,9 @@ _SPACES: Final = re.compile(r"\s+")
 _COMMANDS: Final = re.compile(
     r"(?P<DATA>end of data|after data|in reply to (?:end of )?data|>>> data|data command|"
     r"after end of|\bdata\b[^.]{0,12}(?:response|phase)|after message|message body|"
-    r"text command|command:? data\b)"
+    r"text command|command:? data\b|smtp:data\b)"
     r"|(?P<RCPT>rcpt to|rcpt command|after rcpt|>>> rcpt|recipient command|command:? rcpt\b|"
-    r"\[rcpt_to\])"
+    r"\[rcpt_to\]|smtp:rcpt\b|does not like recipient)"
     r"|(?P<MAIL>mail from|mail command|after mail|>>> mail)"
     r"|(?P<HELO>\b(?:ehlo|helo)\b)"
     r"|(?P<CONN>greeting|after connect|banner|initial connection)",
