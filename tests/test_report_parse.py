@@ -205,6 +205,28 @@ class TestParse:
             "message/delivery-status holds non-ASCII text (RFC 3464 allows US-ASCII)"
         ]
 
+    def test_latin1_8bit_content(self) -> None:
+        data = wrap(SIMPLE.replace("X-Custom: yes", "X-Custom: caf\u00e9")).replace(
+            "café".encode(), "café".encode("latin-1")
+        )
+        report = one(data)
+        assert report.recipients[0].extension("X-Custom") == "café"
+        assert report.warnings == [
+            "the delivery-status part is not UTF-8 text; it is read as Latin-1",
+            "message/delivery-status holds non-ASCII text (RFC 3464 allows US-ASCII)",
+        ]
+
+    def test_unknown_and_damaged_transfer_encodings(self) -> None:
+        header = b"Content-Type: message/delivery-status"
+        odd = wrap(SIMPLE).replace(header, header + b"\r\nContent-Transfer-Encoding: x-uue")
+        assert one(odd).warnings == [
+            "unknown Content-Transfer-Encoding 'x-uue'; the body is read as is"
+        ]
+        damaged = wrap("Q").replace(header, header + b"\r\nContent-Transfer-Encoding: base64")
+        with pytest.raises(ReportSyntaxError) as info:
+            parse_reports(damaged)
+        assert str(info.value) == "the delivery-status part holds no fields"
+
     def test_nested_in_multipart_mixed(self) -> None:
         inner = wrap(SIMPLE).decode().split("\r\n\r\n", 1)[1]
         data = (
