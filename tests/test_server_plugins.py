@@ -359,3 +359,26 @@ def test_a_broken_connect_hook_answers_421_and_closes() -> None:
     with ServerThread(Handler()) as st, RawClient(st.port) as c:
         assert c.reply() == "421 4.3.0 Temporary local problem, try again later"
         assert c.closed()
+
+
+def test_plugin_base_class() -> None:
+    from smtpdsn.dsnparams import RcptParams
+    from smtpdsn.server import HookResult, Plugin
+
+    class OnlyRcpt(Plugin):
+        async def hook_rcpt(
+            self, session: Any, envelope: Any, address: str, params: RcptParams
+        ) -> HookResult:
+            return DENY, smtpdsn.no_such_user()
+
+    class SyncMail(Plugin):
+        name = "sync-mail"
+
+        def hook_mail(self, *args: Any) -> HookResult:  # type: ignore[override]
+            return None
+
+    runner = PluginRunner([OnlyRcpt(), SyncMail(), Plugin()])
+    assert [s for s in ("connect", "helo", "ehlo", "mail", "rcpt", "data", "quit")
+            if runner.has_hooks(s)] == ["mail", "rcpt"]  # fmt: skip
+    with ServerThread(plugins=[OnlyRcpt(), SyncMail()]) as st:
+        assert session(st.port, ["x"])[0] == ["550 5.1.1 No such user"]

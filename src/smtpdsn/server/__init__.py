@@ -4,7 +4,8 @@ This package is the only part of smtpdsn that imports aiosmtpd, and importing th
 itself does not: its names are loaded on first use.
 
 * :class:`PluginHandler` (``smtpdsn.server.handler``): the aiosmtpd handler that runs
-  Haraka-style plugins (``smtpdsn.server.plugins``).
+  Haraka-style plugins (``smtpdsn.server.plugins``, with the optional base class
+  :class:`Plugin`).
 * :class:`DSNSMTP` and :class:`DSNEnvelope` (``smtpdsn.server.smtp``): aiosmtpd's SMTP
   protocol with enhanced status codes on every reply and the DSN extension.
 * :class:`SMTPServer`, :class:`ServerConfig`, :func:`build_server`, :func:`serve`
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .app import ServerConfig, SMTPServer, build_server, serve
     from .handler import PluginHandler
     from .maildir import Maildir
-    from .plugins import PluginRunner
+    from .plugins import HookResult, Plugin, PluginRunner
     from .rules import DEFAULT_RULES, Rule, RulesError, RulesPlugin, load_rules, parse_rules
     from .smtp import DSNSMTP, DSNEnvelope
 
@@ -29,7 +30,9 @@ __all__ = [
     "DEFAULT_RULES",
     "DSNSMTP",
     "DSNEnvelope",
+    "HookResult",
     "Maildir",
+    "Plugin",
     "PluginHandler",
     "PluginRunner",
     "Rule",
@@ -47,7 +50,9 @@ _WHERE = {
     "DEFAULT_RULES": "rules",
     "DSNSMTP": "smtp",
     "DSNEnvelope": "smtp",
+    "HookResult": "plugins",
     "Maildir": "maildir",
+    "Plugin": "plugins",
     "PluginHandler": "handler",
     "PluginRunner": "plugins",
     "Rule": "rules",

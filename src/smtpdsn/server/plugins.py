@@ -41,6 +41,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+from ..dsnparams import MailParams, RcptParams
 from ..parse import parse_reply
 from ..reply import Reply
 from ..verdict import (
@@ -58,6 +59,8 @@ from ..verdict import (
 __all__ = [
     "PLUGIN_ERROR_REPLY",
     "STAGES",
+    "HookResult",
+    "Plugin",
     "PluginError",
     "PluginRunner",
     "format_peer",
@@ -115,6 +118,61 @@ def to_resolution(result: object) -> Resolution:
     )
 
 
+#: What a hook may return (see the module documentation).
+HookResult = (
+    Verdict
+    | Reply
+    | str
+    | Resolution
+    | tuple[Verdict]
+    | tuple[Verdict, Reply | str | Sequence[str] | None]
+    | None
+)
+
+
+class Plugin:
+    """An optional base class that documents the hooks and their types.
+
+    Subclass it and override the hooks you need; the hooks you do not override are not
+    called. Any object with ``hook_<stage>`` methods works as well.
+    """
+
+    #: The plugin's name in log lines (default: the class name).
+    name: str | None = None
+
+    async def hook_connect(self, session: Any, envelope: Any) -> HookResult:
+        """A client connected; the greeting is not sent yet."""
+        return None
+
+    async def hook_helo(self, session: Any, envelope: Any, hostname: str) -> HookResult:
+        """HELO ``hostname``."""
+        return None
+
+    async def hook_ehlo(self, session: Any, envelope: Any, hostname: str) -> HookResult:
+        """EHLO ``hostname``."""
+        return None
+
+    async def hook_mail(
+        self, session: Any, envelope: Any, address: str, params: MailParams
+    ) -> HookResult:
+        """MAIL FROM ``address`` with its RET and ENVID."""
+        return None
+
+    async def hook_rcpt(
+        self, session: Any, envelope: Any, address: str, params: RcptParams
+    ) -> HookResult:
+        """RCPT TO ``address`` with its NOTIFY and ORCPT."""
+        return None
+
+    async def hook_data(self, session: Any, envelope: Any) -> HookResult:
+        """The message has been received (``envelope.content``), not yet delivered."""
+        return None
+
+    async def hook_quit(self, session: Any, envelope: Any) -> HookResult:
+        """QUIT; the answer is ignored (the reply is always 221)."""
+        return None
+
+
 def format_peer(peer: object) -> str:
     """``("127.0.0.1", 25)`` -> ``127.0.0.1:25``; IPv6 hosts in brackets; else ``str()``."""
     if isinstance(peer, tuple) and len(peer) >= 2:
@@ -148,6 +206,8 @@ class PluginRunner:
                 )
             for stage in STAGES:
                 hook = getattr(plugin, f"hook_{stage}", None)
+                if getattr(hook, "__func__", None) is getattr(Plugin, f"hook_{stage}"):
+                    continue  # not overridden: nothing to ask
                 if hook is not None:
                     if not callable(hook):
                         raise TypeError(f"{_name(plugin)}.hook_{stage} is not callable")
