@@ -102,8 +102,13 @@ def _reason(
         return Reason.BLOCKED
     if found is Reason.HOSTUNKNOWN and status is not None and status.class_ == 4:
         return Reason.NETWORKERROR  # a temporary "domain not found" is a DNS failure
-    if found is Reason.MESGTOOBIG and status is not None and (subject, status.detail) == (2, 3):
+    detail = status.detail if status is not None else 0
+    if found is Reason.MESGTOOBIG and (subject, detail) == (2, 3):
         return Reason.EXCEEDLIMIT  # the per-mailbox limit (X.2.3), not the system's
+    if found is Reason.NETWORKERROR and (subject, detail) == (4, 7):
+        return Reason.EXPIRED  # the MTA gave up retrying (X.4.7): the time expired
+    if found is Reason.USERUNKNOWN and (subject, detail) == (1, 6):
+        return Reason.HASMOVED  # the server says precisely: moved, no forwarding address
     if found is not None:
         return found
     if command in ("CONN", "HELO"):
@@ -111,11 +116,11 @@ def _reason(
     unix = c.diagnostic_type in ("x-unix", "x-postfix") and bool(diag)
     if unix or c.recipient.startswith(("|", "/")):
         return Reason.MAILERERROR  # a pipe or file delivery failed
+    if c.action is Action.DELAYED:
+        return Reason.EXPIRED  # still retrying: the time limit is what can fail
     found = reason_from_status(status)
     if found is not None:
         return found
-    if c.action is Action.DELAYED:
-        return Reason.EXPIRED
     return Reason.ONHOLD if diag else Reason.UNDEFINED
 
 

@@ -77,7 +77,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"temporar(?:y|ily) locked)|temporar(?:y|ily) locked|"
      r"(?:disabled|suspended|inactive|deactivated|closed) (?:account|mail ?box|user)|"
      r"not accepting (?:any )?(?:new )?(?:messages|mail) due to|extended inactivity|"
-     r"mailbox unavailable due to"),
+     r"mailbox unavailable due to|(?:inbox|mailbox|address) is no longer (?:in use|active|"
+     r"monitored)|no longer in use"),
     (R.HASMOVED, r"has moved|moved (?:permanently|to)|address (?:has )?changed|"
      r"no longer (?:uses|at) this address|mailbox (?:owner )?has changed|"
      r"is no longer (?:a )?valid[^.]{0,40}(?:use|try)"),
@@ -184,6 +185,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"message)|looks like spam|message filtered|high probability|scor(?:e|ing)[^.]{0,20}"
      r"(?:spam|threshold)|\buce\b"),
     # -- rate limits ---------------------------------------------------------------------------
+    (R.SPEEDING, r"too many (?:recipients|messages|mails|e-?mails) (?:this|per|in the last|an?) "
+     r"(?:hour|day|minute)"),
     (R.TOOMANYCONN, r"too many (?:connections|concurrent|simultaneous|sessions|smtp sessions|"
      r"recipients)|"
      r"connection (?:limit|rate limit)|concurrent connection|"
@@ -245,7 +248,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.SECURITYERROR, r"authentication (?:required|failed|is required)|"
      r"must (?:authenticate|be authenticated)|unauthori[sz]ed|not authori[sz]ed|"
      r"security (?:policy|violation)|access (?:to .{0,20})?not allowed|permission denied|"
-     r"(?:user|sender) not authenticated|unauthenticated senders?"),
+     r"(?:user|sender) not authenticated|unauthenticated senders?|smtp authentication|"
+     r"turn on (?:smtp )?authentication"),
 )
 
 _COMPILED: Final = tuple((reason, re.compile(pattern)) for reason, pattern in PHRASES)
