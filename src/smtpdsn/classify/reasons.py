@@ -108,7 +108,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"unknown|not resolv|invalid)|domain of sender address|bogus mail from|null sender|"
      r"empty envelope sender|(?:mail from|sender) address[^.]{0,20}(?:not|rejected)|"
      r"not allowed to (?:post|send)|you are not (?:allowed|authorized|permitted) to "
-     r"(?:post|send)|(?:only|are not) members? (?:can|of)|mail from not owned|"
+     r"(?:post|send)|(?:only|are not|is not) (?:a )?members? (?:can|of)|mail from not owned|"
      r"sender is (?:in|on)[^.]{0,20}(?:black|block) ?list|returned mail not accepted|"
      r"batv|unroutable sender|sender rejected|access denied|purported responsible address|"
      r"not a registered gateway user|"

@@ -41,7 +41,7 @@ _BOUNCE_SUBJECT: Final = re.compile(
     r"mail system error|rejected|bounce|delayed|warning|error|\bdsn\b|unzustellbar|"
     r"nicht zustellbar|non remis|no entregado|message (?:status|you sent)|"
     r"unable to deliver|problem|mail delivery|notification|returned|blocked|"
-    r"unknown|failure",
+    r"unknown|failure|not (?:a )?member",
     re.IGNORECASE,
 )
 _STRICT_SUBJECT: Final = re.compile(
@@ -52,7 +52,8 @@ _STRICT_SUBJECT: Final = re.compile(
 # Words that put the address after them in the place of a failed recipient.
 _LEAD_IN: Final = re.compile(
     r"(?:recipient|addressee|address(?:es)?|rcpt to|rcpt|to|for|delivery to|deliver to|"
-    r"delivered to|sent to|message to|mailbox|user|account|destinataire|empf[äa]nger)"
+    r"delivered to|sent to|message to|mailbox|user|account|destinataire|empf[äa]nger|"
+    r"mailing list|list)"
     r"(?:\(s\))?[ \t]*(?:address)?[ \t]*[:=]?[ \t]*<?[ \t]*$",
     re.IGNORECASE,
 )
