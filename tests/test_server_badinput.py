@@ -141,7 +141,7 @@ def test_eight_bit_and_nul_content_is_stored_byte_for_byte(tmp_path: Path) -> No
 
 
 def test_slow_and_idle_clients(tmp_path: Path) -> None:
-    with server(tmp_path, timeout=0.6) as st:
+    with server(tmp_path, timeout=1.5) as st:
         idle = RawClient(st.port)
         idle.reply()
         # A slow but active client: each byte arrives well within the idle timeout ...
