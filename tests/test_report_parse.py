@@ -578,6 +578,19 @@ class TestHostileInput:
         with pytest.raises(ReportSyntaxError):
             parse_reports(deep)
 
+    def test_many_loose_report_types(self) -> None:
+        chunk = (
+            "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\n"
+            "Final-Recipient: rfc822; a@b\nAction: failed\nStatus: 5.1.1\n" + "x: y\n" * 5000
+        )
+        data = ("Subject: pasted\n\n" + chunk * 200).encode()
+        start = time.perf_counter()
+        reports = parse_reports(data)
+        print(f"\n200 pasted reports, {len(data) // 1024} KB: {time.perf_counter() - start:.2f}s")
+        assert len(reports) == 100
+        assert all(len(report.recipients) == 1 for report in reports)
+        assert reports[0].warnings[0] == "only the first 100 delivery-status parts were read"
+
     def test_many_parts(self) -> None:
         parts = "".join("--B\nContent-Type: text/plain\n\nx\n" for _ in range(20_000))
         data = ("Content-Type: multipart/mixed; boundary=B\n\n" + parts + "--B--\n").encode()

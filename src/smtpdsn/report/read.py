@@ -77,6 +77,8 @@ def parse_reports(
     if not found:
         found = _search_text(data)
         loose = bool(found)
+        if len(found) == _MAX_LOOSE:
+            limits.append(f"only the first {_MAX_LOOSE} delivery-status parts were read")
     if not found:
         detail = "".join(f"; {note}" for note in limits)
         raise ReportSyntaxError(
@@ -131,17 +133,22 @@ def _to_bytes(source: object) -> bytes:
 def _search_text(data: bytes) -> list[Part]:
     """Find delivery-status parts by their Content-Type line when the MIME structure is
     broken (a boundary that does not match, an indented delimiter, a bounce pasted into a
-    text part). The body runs from the blank line after that line to the next line that
-    starts with ``--`` (a delimiter) or the end."""
-    found: list[Part] = []
+    text part). A body runs from the blank line after that line to the next line that
+    starts with ``--`` (a delimiter), the next such Content-Type line, or the end, so the
+    bodies never overlap and the work stays linear."""
+    matches = []
     for m in _LOOSE_PART.finditer(data):
-        if len(found) >= _MAX_LOOSE:
+        matches.append(m)
+        if len(matches) > _MAX_LOOSE:
             break
-        start = data.find(b"\n\n", m.end() - 1)
+    found: list[Part] = []
+    for i, m in enumerate(matches[:_MAX_LOOSE]):
+        limit = matches[i + 1].start() if i + 1 < len(matches) else len(data)
+        start = data.find(b"\n\n", m.end() - 1, limit)
         if start < 0:
             continue
-        end = _LOOSE_END.search(data, start + 2)
-        body = data[start + 2 : end.start() if end else len(data)]
+        end = _LOOSE_END.search(data, start + 2, limit)
+        body = data[start + 2 : end.start() if end else limit]
         found.append(Part(m[1].decode().lower(), {}, body, "7bit", 0, False, ""))
     return found
 
