@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from ...errors import StatusSyntaxError
 from ...status import EnhancedStatus
-from ..message import MailView, part_text
+from ..message import MailView, content_type, part_text
 from ..model import Action
 from ..text import clean_address, one_line
 from . import text
@@ -230,6 +230,13 @@ def detect(view: MailView) -> list[Candidate] | None:
     """One candidate per per-recipient block of every message/delivery-status part."""
     parts = view.parts_of_type(*_DSN_TYPES)
     if not parts:
+        returned = view.returned
+        if returned is not None and content_type(returned) == "multipart/report":
+            # A relay forwarding the report it received (the returned message is itself
+            # a DSN): its recipients are the failed ones.
+            inner = [p for p in returned.walk() if content_type(p) in _DSN_TYPES]
+            if inner:
+                return _from_stdlib(view, inner) or None
         if re.search(r"^final-recipient:", view.body_text, re.I | re.M) is None:
             return None
         return _from_stdlib(view, [view.body_text]) or None
