@@ -75,9 +75,9 @@ def parse_reports(
     limits = list(dict.fromkeys(notes))
     loose = False
     if not found:
-        found = _search_text(data)
+        found, more = _search_text(data)
         loose = bool(found)
-        if len(found) == _MAX_LOOSE:
+        if more:
             limits.append(f"only the first {_MAX_LOOSE} delivery-status parts were read")
     if not found:
         detail = "".join(f"; {note}" for note in limits)
@@ -130,12 +130,12 @@ def _to_bytes(source: object) -> bytes:
     )
 
 
-def _search_text(data: bytes) -> list[Part]:
+def _search_text(data: bytes) -> tuple[list[Part], bool]:
     """Find delivery-status parts by their Content-Type line when the MIME structure is
     broken (a boundary that does not match, an indented delimiter, a bounce pasted into a
     text part). A body runs from the blank line after that line to the next line that
     starts with ``--`` (a delimiter), the next such Content-Type line, or the end, so the
-    bodies never overlap and the work stays linear."""
+    bodies never overlap and the work stays linear. Also says whether parts were left."""
     matches = []
     for m in _LOOSE_PART.finditer(data):
         matches.append(m)
@@ -150,7 +150,7 @@ def _search_text(data: bytes) -> list[Part]:
         end = _LOOSE_END.search(data, start + 2, limit)
         body = data[start + 2 : end.start() if end else limit]
         found.append(Part(m[1].decode().lower(), {}, body, "7bit", 0, False, ""))
-    return found
+    return found, len(matches) > _MAX_LOOSE
 
 
 def _read_part(
