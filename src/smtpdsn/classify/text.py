@@ -41,6 +41,9 @@ _REPLY_RE: Final = re.compile(
     r"[ \t]*([245][0-5]\d)(?=[ \-]|$)(?![ -]?\d{3})",
     re.IGNORECASE | re.MULTILINE,
 )
+# Elsewhere, a reply code followed by what servers put after one: "550 User ...",
+# "550 <addr>...", "550-'Unknown user ..." (an upper-case word, an address, a quote).
+_LOOSE_REPLY_RE: Final = re.compile(r"(?<![\w.:/#-])([245][0-5]\d)[ -]['\"]?(?=<|[A-Z])")
 _SPACES: Final = re.compile(r"\s+")
 
 
@@ -145,7 +148,7 @@ def find_reply_code(text: str) -> int | None:
             code = int(m[1])
     if code is not None:
         return code
-    m2 = _REPLY_RE.search(text)
+    m2 = _REPLY_RE.search(text) or _LOOSE_REPLY_RE.search(text)
     if m2 is not None:
         return int(m2[1])
     return None
