@@ -91,6 +91,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"(?:sending|your|client|connecting) ip (?:address )?(?:\[[^\]]*\] )?(?:is |has been )?"
      r"(?:blocked|banned|blacklisted|block ?listed)|my name was rejected"),
     (R.POLICYVIOLATION, r"content presents a potential security issue"),
+    (R.SPAMDETECTED, r"blacklisted (?:url|link)|\buribl\b|\bsurbl\b"),
     # -- relaying ------------------------------------------------------------------------------
     (R.NORELAYING, r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed|authorized)|"
      r"prohibited|refused)|(?:unable|not permitted|not allowed|cannot|can't) (?:to )?relay|"

@@ -57,7 +57,8 @@ _COMMANDS: Final = re.compile(
     r"|(?P<RCPT>rcpt to|rcpt command|after rcpt|>>> rcpt|recipient command|command:? rcpt\b|"
     r"\[rcpt_to\]|smtp:rcpt\b|does not like recipient)"
     r"|(?P<MAIL>mail from|mail command|after mail|>>> mail)"
-    r"|(?P<HELO>\b(?:ehlo|helo)\b)"
+    r"|(?P<HELO>(?:after|in reply to|>>>) (?:ehlo|helo)\b|\b(?:ehlo|helo) command|"
+    r"my name was rejected)"
     r"|(?P<CONN>greeting|after connect|banner|initial connection)",
     re.IGNORECASE,
 )

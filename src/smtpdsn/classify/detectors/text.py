@@ -76,6 +76,8 @@ _SUBJECT_PREFIX: Final = re.compile(
 _REPLY_ONLY: Final = re.compile(r"[245]\d\d[ -]?")
 _SENDER_LEAD: Final = re.compile(r"(?:mail from|from|sender|envelope-from)[:= ]*<?$", re.I)
 _RCPT_LEAD: Final = re.compile(r"rcpt to:?\s*<?$", re.I)
+# "To: addr" in a notice quotes the original message's header fields, not a failure.
+_HEADER_LINE: Final = re.compile(r"\s*(?:to|cc|bcc|from|reply-to|sender)\s*:\s*[^:]*$", re.I)
 
 
 _NOTICE_SIGNS: Final = re.compile(
@@ -137,7 +139,7 @@ def _recipient_on(line: str, exclude: set[str]) -> str | None:
     # first on the line (alone, or followed by the reason), or after a reply code
     if not bare_before or _REPLY_ONLY.fullmatch(bare_before):
         return addr
-    if _SENDER_LEAD.search(before):
+    if _SENDER_LEAD.search(before) or _HEADER_LINE.match(before):
         return None
     if _RCPT_LEAD.search(before):
         return addr
