@@ -18,6 +18,7 @@ from smtpdsn.dsnparams import MailParams, RcptParams
 from smtpdsn.reply import Reply
 from smtpdsn.report import (
     Action,
+    InvalidReportError,
     RecipientOutcome,
     ReportSyntaxError,
     TypedValue,
@@ -221,3 +222,51 @@ def test_arbitrary_delivery_status_bodies(lines: list[str]) -> None:
         "--B\r\nContent-Type: message/delivery-status\r\n\r\n" + body + "\r\n--B--\r\n"
     ).encode("utf-8", "surrogatepass")
     _parse_or_refuse(data)
+
+
+JUNK = st.one_of(
+    st.none(), st.integers(), st.binary(max_size=5), st.text(max_size=5), st.just(object()),
+    st.just(("a", "b")), st.just([("X-A", 1)]), st.just(TypedValue(1, 2)),  # type: ignore[arg-type]
+    st.just(datetime(2026, 1, 1)), st.just(Action.FAILED), st.just("failed"),
+    st.just(Reply(550, "5.1.1", "x")), st.just(RcptParams()), st.just(MailParams()),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    fields=st.fixed_dictionaries(
+        {},
+        optional={
+            name: JUNK
+            for name in ("reply", "action", "status", "diagnostic", "params", "remote_mta",
+                         "last_attempt_date", "will_retry_until", "final_log_id", "extensions")
+        },
+    ),
+    recipient=JUNK,
+    kwargs=st.fixed_dictionaries(
+        {},
+        optional={
+            name: JUNK
+            for name in ("mail_params", "arrival_date", "received_from_mta", "dsn_gateway",
+                         "default_notify", "date", "message_id", "extensions")
+        },
+    ),
+    sender=JUNK,
+    reporting_mta=st.one_of(JUNK, st.just("mx.example.net")),
+)
+def test_any_input_builds_or_raises_the_documented_error(
+    fields: dict[str, object],
+    recipient: object,
+    kwargs: dict[str, object],
+    sender: object,
+    reporting_mta: object,
+) -> None:
+    outcome = RecipientOutcome(recipient, **fields)  # type: ignore[arg-type]
+    try:
+        msg = build_report(ORIGINAL, [outcome], sender=sender,  # type: ignore[arg-type]
+                           reporting_mta=reporting_mta, **kwargs)  # type: ignore[arg-type]
+    except InvalidReportError as exc:
+        assert str(exc)
+    else:
+        if msg is not None:
+            parse_reports(bytes(msg))

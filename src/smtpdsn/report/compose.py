@@ -42,6 +42,7 @@ _NOTIFY_FOR: Final = {
     Action.RELAYED: "SUCCESS",
     Action.EXPANDED: "SUCCESS",
 }
+_ACTION_NAMES: Final = {a.value: a for a in Action}
 _ACTION_FOR_CLASS: Final = {2: Action.DELIVERED, 4: Action.DELAYED, 5: Action.FAILED}
 _CLASS_FOR_ACTION: Final = {
     Action.FAILED: 5,
@@ -82,8 +83,8 @@ class RecipientOutcome:
     Attributes:
         recipient: the envelope recipient as received (RCPT TO, without ``<>``).
         reply: the final reply for this recipient, e.g. ``Reply(550, "5.1.1", ...)``.
-        action: the Action; default from the reply's or status's class (5 failed,
-            4 delayed, 2 delivered).
+        action: the Action (or its name, ``"failed"``); default from the reply's or
+            status's class (5 failed, 4 delayed, 2 delivered).
         status: the enhanced status; default the reply's, else X.0.0 of the class.
         diagnostic: Diagnostic-Code text (an ``smtp`` diagnostic), or a TypedValue
             for another type; default the reply's text.
@@ -97,7 +98,7 @@ class RecipientOutcome:
 
     recipient: str
     reply: Reply | None = None
-    action: Action | None = None
+    action: Action | str | None = None
     status: EnhancedStatus | str | None = None
     diagnostic: str | TypedValue | None = None
     params: RcptParams | None = None
@@ -154,7 +155,9 @@ def _address(addr_type: str, address: str, what: str) -> TypedValue:
 
 def _typed(value: str | TypedValue, default_type: str, what: str) -> TypedValue:
     if isinstance(value, TypedValue):
-        if _ATOM.fullmatch(value.type) is None:
+        if not isinstance(value.value, str):
+            raise InvalidReportError(f"the {what} value must be a string, got {value.value!r}")
+        if not isinstance(value.type, str) or _ATOM.fullmatch(value.type) is None:
             raise InvalidReportError(f"the {what} type {value.type!r} is not an atom")
         return TypedValue(value.type.lower(), clean_text(value.value))
     if not isinstance(value, str):
@@ -204,6 +207,10 @@ def check_date(value: datetime | None, what: str) -> datetime | None:
 
 def _extensions(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
+    if isinstance(items, str | bytes) or not all(
+        isinstance(item, tuple) and len(item) == 2 for item in items
+    ):
+        raise InvalidReportError(f"extensions must be (name, value) pairs, got {items!r}")
     for name, value in items:
         if not isinstance(name, str) or _FIELD_NAME.fullmatch(name) is None:
             raise InvalidReportError(
@@ -232,9 +239,20 @@ def _status(outcome: RecipientOutcome) -> tuple[Action, EnhancedStatus]:
             f"status must be an EnhancedStatus or a string, got {outcome.status!r}"
         )
     reply = outcome.reply
+    if reply is not None and not isinstance(reply, Reply):
+        raise InvalidReportError(f"reply must be a smtpdsn Reply, got {reply!r}")
     if status is None and reply is not None:
         status = reply.status or EnhancedStatus(reply.code // 100 if reply.code >= 200 else 5, 0, 0)
     action = outcome.action
+    if isinstance(action, str):
+        action = _ACTION_NAMES.get(action.lower())
+        if action is None:
+            raise InvalidReportError(
+                f"action {outcome.action!r} is not one of failed, delayed, delivered, "
+                "relayed, expanded"
+            )
+    elif action is not None and not isinstance(action, Action):
+        raise InvalidReportError(f"action must be an Action or its name, got {action!r}")
     if action is None:
         if status is None:
             raise InvalidReportError(
@@ -251,6 +269,12 @@ def _recipient(outcome: RecipientOutcome) -> RecipientStatus:
         raise InvalidReportError(f"expected a RecipientOutcome, got {outcome!r}")
     if not isinstance(outcome.recipient, str):
         raise InvalidReportError(f"the recipient must be a string, got {outcome.recipient!r}")
+    if outcome.params is not None and not isinstance(outcome.params, RcptParams):
+        raise InvalidReportError(f"params must be RcptParams or None, got {outcome.params!r}")
+    if outcome.final_log_id is not None and not isinstance(outcome.final_log_id, str):
+        raise InvalidReportError(
+            f"final_log_id must be a string or None, got {outcome.final_log_id!r}"
+        )
     action, status = _status(outcome)
     rcpt = RecipientStatus(
         final_recipient=_address("rfc822", outcome.recipient, "recipient"),
@@ -316,6 +340,18 @@ def compose_report(
     if sender in ("", "<>"):
         return None
     check_sender(sender)
+    if mail_params is not None and not isinstance(mail_params, MailParams):
+        raise InvalidReportError(f"mail_params must be MailParams or None, got {mail_params!r}")
+    if not isinstance(default_notify, frozenset | set) or not all(
+        isinstance(word, str) for word in default_notify
+    ):
+        raise InvalidReportError(
+            f"default_notify must be a set of NOTIFY words, got {default_notify!r}"
+        )
+    if isinstance(outcomes, str | bytes) or not hasattr(outcomes, "__iter__"):
+        raise InvalidReportError(
+            f"outcomes must be a list of RecipientOutcome, got {outcomes!r}"
+        )
     report = DeliveryReport(reporting_mta=TypedValue("dns", host_name(reporting_mta)))
     for outcome in outcomes:
         rcpt = _recipient(outcome)
