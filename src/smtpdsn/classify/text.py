@@ -16,6 +16,7 @@ __all__ = [
     "ADDRESS",
     "clean_address",
     "find_addresses",
+    "COMMAND_PHRASES",
     "find_command",
     "find_reply_code",
     "find_status",
@@ -49,25 +50,31 @@ _SPACES: Final = re.compile(r"\s+")
 
 # The SMTP command a failure followed, as MTAs write it (Postfix "in reply to RCPT TO
 # command", Exim "after RCPT TO:", Sendmail ">>> DATA", qmail "RCPT TO response" ...).
-# The earliest mention wins; at the same place, the first group.
-_COMMANDS: Final = re.compile(
-    r"(?P<DATA>end of data|after data|in reply to (?:end of )?data|>>> data|data command|"
-    r"after end of|\bdata\b[^.]{0,12}(?:response|phase)|after message|message body|"
-    r"text command|command:? data\b|smtp:data\b)"
-    r"|(?P<RCPT>rcpt to|rcpt command|after rcpt|>>> rcpt|recipient command|command:? rcpt\b|"
-    r"\[rcpt_to\]|smtp:rcpt\b|does not like recipient)"
-    r"|(?P<MAIL>mail from|mail command|after mail|>>> mail)"
-    r"|(?P<HELO>(?:after|in reply to|>>>) (?:ehlo|helo)\b|\b(?:ehlo|helo) command|"
-    r"my name was rejected)"
-    r"|(?P<CONN>greeting|after connect|banner|initial connection)",
-    re.IGNORECASE,
+# Literal, lower-case phrases: the earliest mention wins; at the same place, the first row.
+COMMAND_PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("DATA", ("end of data", "after data", "in reply to data", ">>> data", "data command",
+              "after end of", "data response", "data phase", "after message", "message body",
+              "text command", "command data", "command: data", "smtp:data")),
+    ("RCPT", ("rcpt to", "rcpt command", "after rcpt", ">>> rcpt", "recipient command",
+              "command rcpt", "command: rcpt", "[rcpt_to]", "smtp:rcpt",
+              "does not like recipient")),
+    ("MAIL", ("mail from", "mail command", "after mail", ">>> mail")),
+    ("HELO", ("after ehlo", "after helo", "in reply to ehlo", "in reply to helo", ">>> ehlo",
+              ">>> helo", "ehlo command", "helo command", "my name was rejected")),
+    ("CONN", ("greeting", "after connect", "banner", "initial connection")),
 )
 
 
 def find_command(text: str) -> str:
     """The SMTP command (DATA, RCPT, MAIL, HELO, CONN) a diagnostic says it answered."""
-    m = _COMMANDS.search(text)
-    return m.lastgroup or "" if m is not None else ""
+    lowered = text.lower()
+    best, where = "", len(lowered) + 1
+    for name, phrases in COMMAND_PHRASES:
+        for phrase in phrases:
+            at = lowered.find(phrase, 0, where)
+            if 0 <= at < where:
+                best, where = name, at
+    return best
 
 
 def one_line(text: str) -> str:
