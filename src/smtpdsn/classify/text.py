@@ -14,9 +14,9 @@ from ..status import EnhancedStatus
 
 __all__ = [
     "ADDRESS",
+    "COMMAND_PHRASES",
     "clean_address",
     "find_addresses",
-    "COMMAND_PHRASES",
     "find_command",
     "find_reply_code",
     "find_status",
