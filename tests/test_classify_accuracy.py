@@ -32,7 +32,7 @@ EXPECTED = CORPUS / "expected.tsv"
 #: The issue's targets (percent).
 TARGETS = {"recipient": 99.0, "status": 95.0, "reason": 92.0, "hard": 95.0}
 #: What this implementation reaches today: a regression floor, raised as it improves.
-FLOORS = {"recipient": 99.5, "status": 98.0, "reason": 87.0, "hard": 94.0, "reply_code": 92.0}
+FLOORS = {"recipient": 99.5, "status": 98.0, "reason": 87.0, "hard": 94.0, "reply_code": 92.5}
 
 pytestmark = pytest.mark.skipif(not EXPECTED.exists(), reason="shared corpus not present")
 

@@ -176,3 +176,57 @@ class TestHardSoft:
         assert is_hard_bounce(Reason.NOTACCEPT, s5, None) is True
         assert is_hard_bounce(Reason.NOTACCEPT, s4, None) is False
         assert is_hard_bounce(Reason.FEEDBACK, None, None) is None
+
+
+# Realistic notices written for these tests (not from the corpus): the rules must
+# generalise beyond the samples they were tuned on.
+REALISTIC = [
+    (
+        b"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+        b"To: sender@gmail.com\nSubject: Delivery Status Notification (Failure)\n"
+        b"X-Failed-Recipients: full@example.com\n\n"
+        b"** Address not found **\n\nYour message wasn't delivered to full@example.com.\n\n"
+        b"The response was:\n\n552 5.2.2 The email account that you tried to reach is over"
+        b" quota.\n",
+        ("full@example.com", "5.2.2", 552, "mailboxfull", False),
+    ),
+    (
+        b"From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: s@example.org\n"
+        b"Subject: Mail delivery failed: returning message to sender\n\n"
+        b"The following address(es) failed:\n\n  bob@example.com\n"
+        b"    SMTP error from remote mail server after RCPT TO:<bob@example.com>:\n"
+        b"    554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using"
+        b" zen.spamhaus.org\n",
+        ("bob@example.com", "5.7.1", 554, "blocked", False),
+    ),
+    (
+        b"From: MAILER-DAEMON@yahoo.com\nTo: s@example.org\nSubject: Failure Notice\n\n"
+        b"Sorry, we were unable to deliver your message to the following address.\n\n"
+        b"<alice@yahoo.com>:\n554: 5.7.9 Message not accepted for policy reasons.\n",
+        ("alice@yahoo.com", "5.7.9", 554, "policyviolation", False),
+    ),
+    (
+        b"From: postmaster@outlook.com\nTo: s@example.org\nSubject: Undeliverable: test\n\n"
+        b"Delivery has failed to these recipients or groups:\n\ncarol@outlook.com\n"
+        b"550 5.7.509 Access denied, sending domain example.org does not pass DMARC"
+        b" verification and has a DMARC policy of reject.\n",
+        ("carol@outlook.com", "5.7.509", 550, "authfailure", False),
+    ),
+    (
+        b"From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\nTo: s@example.org\n"
+        b"Subject: Undelivered Mail Returned to Sender\n\n"
+        b"This is the mail system at host mx.example.org.\n\n"
+        b"<gone@example.net>: host mx.example.net[192.0.2.1] said: 550 5.1.1"
+        b" <gone@example.net>: Recipient address rejected: User unknown in virtual mailbox"
+        b" table (in reply to RCPT TO command)\n",
+        ("gone@example.net", "5.1.1", 550, "userunknown", True),
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), REALISTIC)
+def test_realistic_notices(raw: bytes, expected: tuple[str, str, int, str, bool]) -> None:
+    (bounce,) = classify(raw).recipients
+    got = (bounce.recipient, str(bounce.status), bounce.reply_code, bounce.reason.value,
+           bounce.hard_bounce)
+    assert got == expected

@@ -34,7 +34,8 @@ _ADDRESS_RE: Final = re.compile(rf"(?<![\w.+-]){_LOCAL}@{_DOMAIN}")
 _STATUS_RE: Final = re.compile(r"(?<![\w.#-])#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
 # A reply code followed by an enhanced status, the most reliable pair.
 _PAIR_RE: Final = re.compile(
-    r"(?<![\w.])([245][0-5]\d)[ -]['\"(\[]?#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w]|\.\d)"
+    r"(?<![\w.])([245][0-5]\d)(?:[ -]|: ?)['\"(\[]?#?([245])\.(\d{1,3})\.(\d{1,3})"
+    r"(?![\w]|\.\d)"
 )
 # A reply code where servers write it: line start, after "said:", "reply:", ": ", "<<<".
 _REPLY_RE: Final = re.compile(
