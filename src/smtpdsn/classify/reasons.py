@@ -142,11 +142,12 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"unrecognized (?:user|recipient|address)|user(?:name)? not recogni[sz]ed|"
      r"this user doesn't have|who you sent it to|accounts? (?:.{0,20})?does not exist|"
      r"check (?:if|that|whether) (?:the )?(?:e-?mail )?address is correct|"
-     r"address is (?:possibly )?incorrect|no valid recipients"),
+     r"address is (?:possibly )?incorrect|no valid recipients|invalid (?:final delivery )?userid"),
     # -- temporary DNS failures (before "domain not found": a 4xx NXDOMAIN is retried) --
     (R.NOTACCEPT, r"(?:doesn't|does not|don't|do not) receive (?:e-?)?mail|no smtp service|"
      r"couldn't find a mail exchanger|null mx|nullmx|no mx found"),
     (R.NETWORKERROR, r"host not found, try again|dns query failed|network error|"
+     r"host name lookup failure|"
      r"temporary (?:dns|lookup|name server) failure|dns (?:type '?\w+'? )?lookup (?:of|failed)|"
      r"try again later[^.]{0,20}dns"),
     # -- the domain does not exist -------------------------------------------------------------
