@@ -183,8 +183,13 @@ class MailView:
                     stack.extend(c for c in reversed(children) if isinstance(c, Message))
         return out
 
+    @cached_property
+    def _typed_parts(self) -> list[tuple[str, Message]]:
+        return [(content_type(p), p) for p in self.parts]
+
     def parts_of_type(self, *ctypes: str) -> list[Message]:
-        return [p for p in self.parts if content_type(p) in ctypes]
+        """The parts (not inside a returned message) whose content type is one of these."""
+        return [p for ctype, p in self._typed_parts if ctype in ctypes]
 
     @cached_property
     def returned(self) -> Message | None:
