@@ -306,6 +306,56 @@ class TestGlobal:
         assert bytes(msg).isascii()
 
 
+class TestWithoutSmtputf8:
+    """smtputf8=False: the RFC 6533 downgrade, a report that needs no SMTPUTF8."""
+
+    def test_addresses_become_utf8_addr_xtext(self) -> None:
+        outcome = RecipientOutcome(
+            "jöran@exämple.com", Reply(550, "5.1.1", "Kein Empfänger", utf8=True),
+            params=RcptParams(orcpt=("utf-8", "Jöran@exämple.com")),
+        )
+        msg = build([outcome], smtputf8=False)
+        data = bytes(msg)
+        assert data.isascii()
+        assert parts(msg) == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
+        [report] = parse_reports(data, strict=True)
+        assert not report.is_global
+        rcpt = report.recipients[0]
+        assert rcpt.final_recipient == TypedValue("utf-8", "j\\x{F6}ran@ex\\x{E4}mple.com")
+        assert rcpt.final_recipient.address == "jöran@exämple.com"
+        assert rcpt.original_recipient == TypedValue("utf-8", "J\\x{F6}ran@ex\\x{E4}mple.com")
+        assert rcpt.diagnostic_code == TypedValue("smtp", "550 5.1.1 Kein Empfanger")
+
+    def test_utf8_headers_are_returned_quoted_printable_and_never_in_full(self) -> None:
+        original = "From: Jöran <j@example.com>\r\nSubject: grüße\r\n\r\nbody é\r\n".encode()
+        msg = build_report(original, [RecipientOutcome("b@example.org", NO_SUCH_USER)],
+                           sender="a@example.com", reporting_mta="mx.example.net",
+                           mail_params=MailParams(ret="FULL"), smtputf8=False)
+        assert msg is not None
+        data = bytes(msg)
+        assert data.isascii()
+        returned = reparse(msg).get_payload(2)
+        assert isinstance(returned, Message)
+        assert returned.get_content_type() == "text/rfc822-headers"
+        assert returned["Content-Transfer-Encoding"] == "quoted-printable"
+        assert returned.get_payload(decode=True) == original.split(b"\r\n\r\n")[0] + b"\r\n"
+
+    def test_a_non_ascii_sender_needs_smtputf8(self) -> None:
+        with pytest.raises(InvalidReportError) as info:
+            build([RecipientOutcome("b@example.org", NO_SUCH_USER)], sender="jö@example.com",
+                  smtputf8=False)
+        assert str(info.value) == (
+            "the envelope sender 'jö@example.com' is not ASCII: a report to it needs SMTPUTF8"
+        )
+
+    def test_ascii_reports_are_the_same_either_way(self) -> None:
+        outcome = RecipientOutcome("b@example.org", NO_SUCH_USER)
+        kwargs: dict[str, object] = {"sender": "a@example.com", "reporting_mta": "mx.example.net"}
+        assert compose_report([outcome], **kwargs) == compose_report(  # type: ignore[arg-type]
+            [outcome], smtputf8=False, **kwargs  # type: ignore[arg-type]
+        )
+
+
 class TestSafety:
     def test_diagnostic_with_line_breaks_cannot_inject(self) -> None:
         nasty = "timed out\r\nBcc: victim@example.com\r\n\r\nFinal-Recipient: rfc822; x@y\x00\x1b"

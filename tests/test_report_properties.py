@@ -121,6 +121,7 @@ def outcomes(draw: st.DrawFn) -> RecipientOutcome:
     ret=st.sampled_from([None, "FULL", "HDRS"]),
     arrival=st.none() | DATES,
     received=st.none() | TEXT,
+    smtputf8=st.booleans(),
 )
 def test_build_then_parse_gives_equal_records(
     items: list[RecipientOutcome],
@@ -129,8 +130,12 @@ def test_build_then_parse_gives_equal_records(
     ret: str | None,
     arrival: datetime | None,
     received: str | None,
+    smtputf8: bool,
 ) -> None:
+    if not smtputf8 and not sender.isascii():
+        sender = "a@example.com"
     kwargs: dict[str, object] = {
+        "smtputf8": smtputf8,
         "sender": sender,
         "reporting_mta": "mx.example.net",
         "mail_params": MailParams(ret=ret, envid=envid),  # type: ignore[arg-type]
@@ -146,6 +151,8 @@ def test_build_then_parse_gives_equal_records(
     assert msg is not None
     data = bytes(msg)
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
+    if not smtputf8:
+        assert data.isascii() and not expected.is_global
     assert parse_reports(data, strict=True) == [expected]
     assert parse_reports(data.replace(b"\r\n", b"\n"), strict=True) == [expected]
 

@@ -13,6 +13,7 @@ policy and must travel over SMTPUTF8.
 from __future__ import annotations
 
 import email.policy
+import quopri
 import re
 import secrets
 from collections.abc import Sequence
@@ -84,6 +85,14 @@ def _blocks(lines: list[str]) -> list[Message[str, str] | str]:
     return blocks
 
 
+def _charset(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unknown-8bit"  # RFC 1428
+    return "utf-8"
+
+
 def _one(part: Message[str, str]) -> list[Message[str, str] | str]:
     return [part]
 
@@ -96,17 +105,24 @@ def render_report(
     ret: str | None = None,
     date: datetime | None = None,
     message_id: str | None = None,
+    smtputf8: bool = True,
 ) -> EmailMessage:
     """Write report records (from :func:`~smtpdsn.report.compose.compose_report`) as a
     DSN message; :func:`build_report` does both steps.
 
     Raises:
-        InvalidReportError: the sender or the original message cannot be used.
+        InvalidReportError: the sender, date, Message-ID or original message cannot be
+            used, or (without ``smtputf8``) the report holds UTF-8 text.
     """
     if report.reporting_mta is None or not report.recipients:
         raise InvalidReportError("the report needs a Reporting-MTA and at least one recipient")
     host = report.reporting_mta.value
-    address = check_sender(sender)
+    address = check_sender(sender, smtputf8)
+    if report.is_global and not smtputf8:
+        raise InvalidReportError(
+            "the report holds UTF-8 text; compose it with smtputf8=False to send it without "
+            "SMTPUTF8"
+        )
     if isinstance(original, bytes | bytearray | memoryview):
         raw: bytes | None = bytes(original)
     elif isinstance(original, Message):
@@ -124,9 +140,8 @@ def render_report(
             f"the Message-ID {message_id[:60]!r} is not of the form <left@right>"
         )
     raw = normalize_newlines(raw)
-    is_global = (
-        report.is_global or not address.isascii() or not raw.partition(b"\n\n")[0].isascii()
-    )
+    head_ascii = raw.partition(b"\n\n")[0].isascii()
+    is_global = report.is_global or (smtputf8 and not (address.isascii() and head_ascii))
     if is_global != report.is_global:
         report = replace(report, is_global=is_global)
     policy = email.policy.SMTPUTF8 if is_global else email.policy.SMTP
@@ -146,8 +161,10 @@ def render_report(
 
     text = MIMEPart(policy=policy)
     body = explain(report, host)
-    text.set_content(body, charset="utf-8" if not body.isascii() else "us-ascii",
-                     cte="8bit" if not body.isascii() else "7bit")
+    if body.isascii():
+        text.set_content(body, charset="us-ascii", cte="7bit")
+    else:
+        text.set_content(body, charset="utf-8", cte="8bit" if is_global else "quoted-printable")
 
     status = MIMEPart(policy=policy)
     lines = format_report(report)
@@ -161,17 +178,25 @@ def render_report(
         status.set_payload(_blocks(lines))
 
     full = ret == "FULL" and any(r.action is Action.FAILED for r in report.recipients)
+    # Without SMTPUTF8, a message with UTF-8 header fields can only be returned as
+    # quoted-printable text/rfc822-headers.
+    full = full and (smtputf8 or head_ascii)
     section = raw if full else raw.partition(b"\n\n")[0] + b"\n"
     returned = MIMEPart(policy=policy)
     if full:
         returned["Content-Type"] = "message/global" if is_global else "message/rfc822"
     else:
         returned["Content-Type"] = "message/global-headers" if is_global else "text/rfc822-headers"
-    returned["Content-Transfer-Encoding"] = "7bit" if section.isascii() else "8bit"
     if full or is_global:
+        returned["Content-Transfer-Encoding"] = "7bit" if section.isascii() else "8bit"
         returned.set_payload(_one(_Verbatim(section)))
-    else:
+    elif section.isascii():
+        returned["Content-Transfer-Encoding"] = "7bit"
         returned.set_payload(section.decode("ascii"))
+    else:
+        returned.set_param("charset", _charset(section))
+        returned["Content-Transfer-Encoding"] = "quoted-printable"
+        returned.set_payload(quopri.encodestring(section).decode("ascii"))
     parts: list[Message[str, str] | str] = [text, status, returned]
     msg.set_payload(parts)
     return msg
@@ -191,6 +216,7 @@ def build_report(
     date: datetime | None = None,
     message_id: str | None = None,
     extensions: Sequence[tuple[str, str]] = (),
+    smtputf8: bool = True,
 ) -> EmailMessage | None:
     """Build the delivery status notification for a message.
 
@@ -212,6 +238,11 @@ def build_report(
         date: the Date of the report (default: now).
         message_id: the Message-ID (default: a new one at the reporting MTA's name).
         extensions: further per-message fields, (name, value).
+        smtputf8: the report may use UTF-8 (RFC 6533 global types), the default. Pass
+            False when it must travel without SMTPUTF8: addresses are then written as
+            utf-8-addr-xtext (``j\\x{F6}ran@...``), other text is reduced to ASCII, and
+            UTF-8 header fields of the original are returned as quoted-printable
+            text/rfc822-headers (never the full message).
 
     Returns:
         The DSN as an :class:`email.message.EmailMessage` (serialise with ``bytes(msg)``
@@ -235,6 +266,7 @@ def build_report(
         dsn_gateway=dsn_gateway,
         default_notify=default_notify,
         extensions=extensions,
+        smtputf8=smtputf8,
     )
     if report is None:
         return None
@@ -245,4 +277,5 @@ def build_report(
         ret=mail_params.ret if mail_params is not None else None,
         date=date,
         message_id=message_id,
+        smtputf8=smtputf8,
     )

@@ -20,7 +20,7 @@ from ..errors import StatusSyntaxError
 from ..reply import Reply
 from ..status import EnhancedStatus
 from .errors import InvalidReportError
-from .fields import clean_text
+from .fields import ascii_text, clean_text
 from .model import Action, DeliveryReport, RecipientStatus, TypedValue
 
 __all__ = [
@@ -130,18 +130,28 @@ def host_name(name: str) -> str:
     return ascii_name
 
 
-def _address(addr_type: str, address: str, what: str) -> TypedValue:
+def _clean(text: str, ascii_only: bool) -> str:
+    """:func:`clean_text`, and with ``ascii_only`` reduced to ASCII as well."""
+    cleaned = clean_text(text)
+    if ascii_only and not cleaned.isascii():
+        cleaned = clean_text(ascii_text(cleaned))
+    return cleaned
+
+
+def _address(addr_type: str, address: str, what: str, ascii_only: bool) -> TypedValue:
     """The typed value for an address: plain ``rfc822`` when it is printable ASCII without
-    spaces, else an RFC 6533 ``utf-8`` address with CTLs, SP, ``\\``, ``+``, ``=`` escaped."""
+    spaces, else an RFC 6533 ``utf-8`` address with CTLs, SP, ``\\``, ``+``, ``=`` escaped
+    (and, with ``ascii_only``, every non-ASCII character: utf-8-addr-xtext)."""
     kind = addr_type.lower()
     if kind not in ("rfc822", "utf-8"):
-        value = TypedValue(kind, clean_text(address))
+        value = TypedValue(kind, _clean(address, ascii_only))
     elif kind == "rfc822" and all(ch in _QCHAR or ch in "+=\\" for ch in address):
         value = TypedValue("rfc822", address)
     else:
         escaped = "".join(
             ch
-            if ch in _QCHAR or (ord(ch) > 0x7F and ch.isprintable() and not ch.isspace())
+            if ch in _QCHAR
+            or (not ascii_only and ord(ch) > 0x7F and ch.isprintable() and not ch.isspace())
             else f"\\x{{{ord(ch):X}}}"
             for ch in address
         )
@@ -153,24 +163,26 @@ def _address(addr_type: str, address: str, what: str) -> TypedValue:
     return value
 
 
-def _typed(value: str | TypedValue, default_type: str, what: str) -> TypedValue:
+def _typed(
+    value: str | TypedValue, default_type: str, what: str, ascii_only: bool
+) -> TypedValue:
     if isinstance(value, TypedValue):
         if not isinstance(value.value, str):
             raise InvalidReportError(f"the {what} value must be a string, got {value.value!r}")
         if not isinstance(value.type, str) or _ATOM.fullmatch(value.type) is None:
             raise InvalidReportError(f"the {what} type {value.type!r} is not an atom")
-        return TypedValue(value.type.lower(), clean_text(value.value))
+        return TypedValue(value.type.lower(), _clean(value.value, ascii_only))
     if not isinstance(value, str):
         raise InvalidReportError(f"the {what} must be a string or a TypedValue, got {value!r}")
-    return TypedValue(default_type, clean_text(value))
+    return TypedValue(default_type, _clean(value, ascii_only))
 
 
-def check_sender(sender: str) -> str:
+def check_sender(sender: str, smtputf8: bool = True) -> str:
     """The envelope sender without angle brackets, checked for use in a To field.
 
     Raises:
         InvalidReportError: it is not a string, is empty, holds line breaks or control
-            characters, or is longer than 900 octets.
+            characters, is longer than 900 octets, or (without ``smtputf8``) is not ASCII.
     """
     if not isinstance(sender, str):
         raise InvalidReportError(f"the envelope sender must be a string, got {sender!r}")
@@ -183,6 +195,10 @@ def check_sender(sender: str) -> str:
     if len(address.encode("utf-8", "surrogatepass")) > _MAX_ADDRESS_OCTETS:
         raise InvalidReportError(
             f"the envelope sender is longer than {_MAX_ADDRESS_OCTETS} octets"
+        )
+    if not smtputf8 and not address.isascii():
+        raise InvalidReportError(
+            f"the envelope sender {sender[:60]!r} is not ASCII: a report to it needs SMTPUTF8"
         )
     return address
 
@@ -205,7 +221,7 @@ def check_date(value: datetime | None, what: str) -> datetime | None:
     return value.replace(microsecond=0)
 
 
-def _extensions(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def _extensions(items: Sequence[tuple[str, str]], ascii_only: bool) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if isinstance(items, str | bytes) or not all(
         isinstance(item, tuple) and len(item) == 2 for item in items
@@ -221,7 +237,7 @@ def _extensions(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
             raise InvalidReportError(f"{name!r} is an RFC 3464 field, not an extension")
         if not isinstance(value, str):
             raise InvalidReportError(f"extension field {name} must have a string value")
-        out.append((name, clean_text(value)))
+        out.append((name, _clean(value, ascii_only)))
     return out
 
 
@@ -264,7 +280,7 @@ def _status(outcome: RecipientOutcome) -> tuple[Action, EnhancedStatus]:
     return action, status.canonical()
 
 
-def _recipient(outcome: RecipientOutcome) -> RecipientStatus:
+def _recipient(outcome: RecipientOutcome, ascii_only: bool) -> RecipientStatus:
     if not isinstance(outcome, RecipientOutcome):
         raise InvalidReportError(f"expected a RecipientOutcome, got {outcome!r}")
     if not isinstance(outcome.recipient, str):
@@ -277,7 +293,7 @@ def _recipient(outcome: RecipientOutcome) -> RecipientStatus:
         )
     action, status = _status(outcome)
     rcpt = RecipientStatus(
-        final_recipient=_address("rfc822", outcome.recipient, "recipient"),
+        final_recipient=_address("rfc822", outcome.recipient, "recipient", ascii_only),
         action=action,
         action_text=action.value,
         status=status,
@@ -286,16 +302,18 @@ def _recipient(outcome: RecipientOutcome) -> RecipientStatus:
     orcpt = outcome.params.orcpt if outcome.params is not None else None
     if orcpt is not None:
         try:
-            rcpt.original_recipient = _address(orcpt[0], orcpt[1], "original recipient")
+            rcpt.original_recipient = _address(
+                orcpt[0], orcpt[1], "original recipient", ascii_only
+            )
         except InvalidReportError:
             rcpt.original_recipient = None  # optional field: left out when it cannot fit
     if outcome.remote_mta is not None:
-        rcpt.remote_mta = _typed(outcome.remote_mta, "dns", "remote MTA")
+        rcpt.remote_mta = _typed(outcome.remote_mta, "dns", "remote MTA", ascii_only)
     diagnostic = outcome.diagnostic
     if diagnostic is None and outcome.reply is not None:
         diagnostic = " ".join(outcome.reply.split("\r\n"))
     if diagnostic is not None:
-        rcpt.diagnostic_code = _typed(diagnostic, "smtp", "diagnostic")
+        rcpt.diagnostic_code = _typed(diagnostic, "smtp", "diagnostic", ascii_only)
     rcpt.last_attempt_date = check_date(outcome.last_attempt_date, "last attempt date")
     if outcome.will_retry_until is not None and action is not Action.DELAYED:
         raise InvalidReportError(
@@ -303,8 +321,8 @@ def _recipient(outcome: RecipientOutcome) -> RecipientStatus:
         )
     rcpt.will_retry_until = check_date(outcome.will_retry_until, "will-retry-until date")
     if outcome.final_log_id is not None:
-        rcpt.final_log_id = clean_text(outcome.final_log_id)
-    rcpt.extensions = _extensions(outcome.extensions)
+        rcpt.final_log_id = _clean(outcome.final_log_id, ascii_only)
+    rcpt.extensions = _extensions(outcome.extensions, ascii_only)
     return rcpt
 
 
@@ -326,6 +344,7 @@ def compose_report(
     dsn_gateway: str | TypedValue | None = None,
     default_notify: frozenset[str] = DEFAULT_NOTIFY,
     extensions: Sequence[tuple[str, str]] = (),
+    smtputf8: bool = True,
 ) -> DeliveryReport | None:
     """The report records for :func:`~smtpdsn.report.build_report` (same arguments).
 
@@ -339,7 +358,7 @@ def compose_report(
     """
     if sender in ("", "<>"):
         return None
-    check_sender(sender)
+    check_sender(sender, smtputf8)
     if mail_params is not None and not isinstance(mail_params, MailParams):
         raise InvalidReportError(f"mail_params must be MailParams or None, got {mail_params!r}")
     if not isinstance(default_notify, frozenset | set) or not all(
@@ -354,19 +373,21 @@ def compose_report(
         )
     report = DeliveryReport(reporting_mta=TypedValue("dns", host_name(reporting_mta)))
     for outcome in outcomes:
-        rcpt = _recipient(outcome)
+        rcpt = _recipient(outcome, not smtputf8)
         if rcpt.action is not None and _wanted(outcome, rcpt.action, default_notify):
             report.recipients.append(rcpt)
     if not report.recipients:
         return None
     if mail_params is not None and mail_params.envid is not None:
-        report.original_envelope_id = clean_text(mail_params.envid) or None
+        report.original_envelope_id = _clean(mail_params.envid, not smtputf8) or None
     if received_from_mta is not None:
-        report.received_from_mta = _typed(received_from_mta, "dns", "received-from MTA")
+        report.received_from_mta = _typed(
+            received_from_mta, "dns", "received-from MTA", not smtputf8
+        )
     if dsn_gateway is not None:
-        report.dsn_gateway = _typed(dsn_gateway, "dns", "DSN gateway")
+        report.dsn_gateway = _typed(dsn_gateway, "dns", "DSN gateway", not smtputf8)
     report.arrival_date = check_date(arrival_date, "arrival date")
-    report.extensions = _extensions(extensions)
+    report.extensions = _extensions(extensions, not smtputf8)
     report.is_global = not (_all_ascii(report) and sender.isascii())
     return report
 

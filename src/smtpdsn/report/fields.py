@@ -32,6 +32,7 @@ from .model import TypedValue
 __all__ = [
     "MAX_LINE_OCTETS",
     "RawField",
+    "ascii_text",
     "clean_text",
     "fold_field",
     "format_date",
@@ -198,6 +199,19 @@ def clean_text(text: str) -> str:
         if word:
             words.append(word)
     return " ".join(words)
+
+
+def ascii_text(text: str) -> str:
+    """Reduce text to ASCII for a report that cannot use UTF-8 (RFC 6533 downgrade):
+    compatibility decomposition (``é`` -> ``e``, ``ﬁ`` -> ``fi``), combining marks
+    dropped, anything else non-ASCII written ``?``."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text):
+        if ch.isascii():
+            out.append(ch)
+        elif unicodedata.category(ch) != "Mn":
+            out.append("?")
+    return "".join(out)
 
 
 def fold_field(name: str, value: str) -> list[str]:
