@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "report.md"
-MODULES = ["model", "read", "fields", "body", "compose", "build", "text", "mime", "errors"]
+MODULES = [
+    "model", "read", "fields", "body", "compose", "checks", "build", "text", "mime", "errors"
+]
 
 
 def test_docs_report_md_examples() -> None:

@@ -26,7 +26,8 @@ from typing import Final
 
 from ..dsnparams import MailParams
 from .body import format_report
-from .compose import DEFAULT_NOTIFY, RecipientOutcome, check_date, check_sender, compose_report
+from .checks import check_date, check_sender
+from .compose import DEFAULT_NOTIFY, RecipientOutcome, compose_report
 from .errors import InvalidReportError
 from .mime import flatten_message, normalize_newlines
 from .model import Action, DeliveryReport, TypedValue

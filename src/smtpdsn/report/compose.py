@@ -12,25 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from ..dsnparams import MailParams, RcptParams
 from ..errors import StatusSyntaxError
 from ..reply import Reply
 from ..status import EnhancedStatus
+from .checks import MAX_ADDRESS_OCTETS, check_date, check_sender, host_name
 from .errors import InvalidReportError
 from .fields import ascii_text, clean_text
 from .model import Action, DeliveryReport, RecipientStatus, TypedValue
 
-__all__ = [
-    "DEFAULT_NOTIFY",
-    "RecipientOutcome",
-    "check_date",
-    "check_sender",
-    "compose_report",
-    "host_name",
-]
+__all__ = ["DEFAULT_NOTIFY", "RecipientOutcome", "compose_report"]
 
 #: What a recipient without NOTIFY gets reports for (RFC 3461 section 4.1 lets the MTA
 #: choose between FAILURE and FAILURE,DELAY).
@@ -51,13 +45,8 @@ _CLASS_FOR_ACTION: Final = {
     Action.RELAYED: 2,
     Action.EXPANDED: 2,
 }
-# An address longer than this cannot be written within a 998-octet line.
-_MAX_ADDRESS_OCTETS: Final = 900
 # QCHAR = %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e (RFC 6533): kept as is in a utf-8 address.
 _QCHAR: Final = frozenset(chr(c) for c in range(0x21, 0x7F)) - {"+", "=", "\\"}
-# RFC 1123 host name (letters, digits, hyphens; dot-separated labels) or an address literal.
-_LABEL: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?|\[[!-Z^-~]{{1,200}}\]")
 # field-name = 1*<any CHAR, excluding CTLs, SPACE, and ":">; kept short so the line folds.
 _FIELD_NAME: Final = re.compile(r"[!-9;-~]{1,76}")
 # type = atom
@@ -109,27 +98,6 @@ class RecipientOutcome:
     extensions: Sequence[tuple[str, str]] = ()
 
 
-def host_name(name: str) -> str:
-    """Check a reporting MTA name and return its ASCII form (IDNA for a non-ASCII name).
-
-    Raises:
-        InvalidReportError: ``name`` is not a host name or address literal.
-    """
-    if not isinstance(name, str):
-        raise InvalidReportError(f"the reporting MTA name must be a string, got {name!r}")
-    ascii_name = name
-    if not name.isascii():
-        try:
-            ascii_name = name.encode("idna").decode("ascii")
-        except UnicodeError:
-            ascii_name = ""
-    if len(ascii_name) > 253 or _HOST.fullmatch(ascii_name) is None:
-        raise InvalidReportError(
-            f"the reporting MTA name {name[:80]!r} is not a host name such as mx.example.com"
-        )
-    return ascii_name
-
-
 def _clean(text: str, ascii_only: bool) -> str:
     """:func:`clean_text`, and with ``ascii_only`` reduced to ASCII as well."""
     cleaned = clean_text(text)
@@ -156,9 +124,9 @@ def _address(addr_type: str, address: str, what: str, ascii_only: bool) -> Typed
             for ch in address
         )
         value = TypedValue("utf-8", escaped)
-    if not value.value or len(value.value.encode("utf-8", "surrogatepass")) > _MAX_ADDRESS_OCTETS:
+    if not value.value or len(value.value.encode("utf-8", "surrogatepass")) > MAX_ADDRESS_OCTETS:
         raise InvalidReportError(
-            f"the {what} {address[:60]!r} is empty or longer than {_MAX_ADDRESS_OCTETS} octets"
+            f"the {what} {address[:60]!r} is empty or longer than {MAX_ADDRESS_OCTETS} octets"
         )
     return value
 
@@ -175,50 +143,6 @@ def _typed(
     if not isinstance(value, str):
         raise InvalidReportError(f"the {what} must be a string or a TypedValue, got {value!r}")
     return TypedValue(default_type, _clean(value, ascii_only))
-
-
-def check_sender(sender: str, smtputf8: bool = True) -> str:
-    """The envelope sender without angle brackets, checked for use in a To field.
-
-    Raises:
-        InvalidReportError: it is not a string, is empty, holds line breaks or control
-            characters, is longer than 900 octets, or (without ``smtputf8``) is not ASCII.
-    """
-    if not isinstance(sender, str):
-        raise InvalidReportError(f"the envelope sender must be a string, got {sender!r}")
-    address = sender[1:-1] if sender.startswith("<") and sender.endswith(">") else sender
-    if not address.strip() or not address.isprintable():
-        raise InvalidReportError(
-            f"the envelope sender {sender[:60]!r} is empty or contains line breaks or "
-            "control characters"
-        )
-    if len(address.encode("utf-8", "surrogatepass")) > _MAX_ADDRESS_OCTETS:
-        raise InvalidReportError(
-            f"the envelope sender is longer than {_MAX_ADDRESS_OCTETS} octets"
-        )
-    if not smtputf8 and not address.isascii():
-        raise InvalidReportError(
-            f"the envelope sender {sender[:60]!r} is not ASCII: a report to it needs SMTPUTF8"
-        )
-    return address
-
-
-def check_date(value: datetime | None, what: str) -> datetime | None:
-    """A timezone-aware datetime without microseconds, or None.
-
-    Raises:
-        InvalidReportError: the value is naive, not a datetime, or outside 1900-9999.
-    """
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidReportError(f"the {what} must be a timezone-aware datetime, got {value!r}")
-    if not 1900 <= value.year <= 9999:
-        raise InvalidReportError(f"the {what} year {value.year} is outside 1900-9999")
-    offset = value.utcoffset()
-    if offset is not None and offset.seconds % 60:
-        value = value.astimezone(UTC)
-    return value.replace(microsecond=0)
 
 
 def _extensions(items: Sequence[tuple[str, str]], ascii_only: bool) -> list[tuple[str, str]]:
