@@ -400,6 +400,23 @@ def test_unusable_input_raises_the_documented_error(data: bytes, message: str) -
     assert isinstance(info.value, DSNError) and isinstance(info.value, ValueError)
 
 
+def test_parse_delivery_status_reads_a_body_alone() -> None:
+    from smtpdsn.report import parse_delivery_status
+
+    from_text = parse_delivery_status(SIMPLE)
+    assert from_text == one(wrap(SIMPLE))
+    assert parse_delivery_status(SIMPLE.replace("\n", "\r\n").encode()) == from_text
+    utf8 = "Reporting-MTA: dns; mx\n\nFinal-Recipient: utf-8; jö@x\nAction: failed\nStatus: 5.1.1\n"
+    report = parse_delivery_status(utf8.encode(), is_global=True, strict=True)
+    assert report.is_global and report.recipients[0].final_recipient == TypedValue("utf-8", "jö@x")
+    with pytest.raises(ReportSyntaxError) as info:
+        parse_delivery_status(42)  # type: ignore[arg-type]
+    assert str(info.value) == "expected bytes or str, got int"
+    with pytest.raises(ReportSyntaxError) as info:
+        parse_delivery_status("")
+    assert str(info.value) == "the delivery-status part holds no fields"
+
+
 def test_wrong_source_types() -> None:
     with pytest.raises(ReportSyntaxError) as info:
         parse_reports(42)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from .build import build_report, render_report
 from .compose import DEFAULT_NOTIFY, RecipientOutcome, compose_report
 from .errors import InvalidReportError, ReportSyntaxError
 from .model import Action, DeliveryReport, RecipientStatus, TypedValue
-from .read import REPORT_TYPES, parse_reports
+from .read import REPORT_TYPES, parse_delivery_status, parse_reports
 
 __all__ = [
     "DEFAULT_NOTIFY",
@@ -24,6 +24,7 @@ __all__ = [
     "TypedValue",
     "build_report",
     "compose_report",
+    "parse_delivery_status",
     "parse_reports",
     "render_report",
 ]

@@ -18,7 +18,7 @@ from .errors import ReportSyntaxError
 from .mime import Part, flatten_message, normalize_newlines, walk
 from .model import DeliveryReport
 
-__all__ = ["REPORT_TYPES", "parse_reports"]
+__all__ = ["REPORT_TYPES", "parse_delivery_status", "parse_reports"]
 
 #: The media types of a machine-readable delivery report part.
 REPORT_TYPES: Final = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -100,6 +100,39 @@ def parse_reports(
         for report in reports:
             report.warnings.append(f"another delivery-status part is unusable: {first_error}")
     return reports
+
+
+def parse_delivery_status(
+    body: bytes | str, *, strict: bool = False, is_global: bool = False
+) -> DeliveryReport:
+    """Read the body of one delivery-status part (the fields alone, no MIME headers).
+
+    >>> report = parse_delivery_status(
+    ...     "Reporting-MTA: dns; mx.example.net\\n\\n"
+    ...     "Final-Recipient: rfc822; bob@example.org\\nAction: failed\\nStatus: 5.1.1\\n")
+    >>> str(report.recipients[0].status)
+    '5.1.1'
+
+    Args:
+        body: the decoded body, as text or bytes (UTF-8, else read as Latin-1).
+        strict: raise on any deviation instead of recording it in ``warnings``.
+        is_global: the body is ``message/global-delivery-status`` (UTF-8 allowed).
+
+    Returns:
+        The report, with its deviations in ``warnings``.
+
+    Raises:
+        ReportSyntaxError: the body holds no fields or no recipient group, or is neither
+            str nor bytes; in strict mode, also any deviation.
+    """
+    if isinstance(body, str):
+        return parse_body(body, strict=strict, is_global=is_global)
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise ReportSyntaxError(f"expected bytes or str, got {type(body).__name__}")
+    ctype = "message/global-delivery-status" if is_global else "message/delivery-status"
+    part = Part(ctype, {}, normalize_newlines(bytes(body)), "8bit" if is_global else "7bit",
+                0, False, "")
+    return _read_part(part, [], strict)
 
 
 def _to_bytes(source: object) -> bytes:
