@@ -468,6 +468,34 @@ def test_sender_with_a_quoted_space_and_given_message_id() -> None:
     assert msg["Message-ID"] == "<dsn-1@mx.example.net>"
 
 
+def test_render_report_refuses_unsafe_records() -> None:
+    from smtpdsn.report import DeliveryReport, RecipientStatus, render_report
+
+    def report(**fields: object) -> DeliveryReport:
+        rcpt = RecipientStatus(final_recipient=TypedValue("rfc822", "b@example.org"),
+                               action=Action.FAILED, status=EnhancedStatus.parse("5.1.1"))
+        for name, value in fields.items():
+            setattr(rcpt, name, value)
+        return DeliveryReport(reporting_mta=TypedValue("dns", "mx.example.net"),
+                              recipients=[rcpt])
+
+    msg = render_report(report(), ORIGINAL, sender="a@example.com")
+    assert b"\r\nStatus: 5.1.1\r\n" in bytes(msg)
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"final_recipient": TypedValue("rfc822", "b@x\r\nBcc: y")},
+         "the Final-Recipient value 'b@x\\r\\nBcc: y' is not safe for a field; make the "
+         "report with compose_report"),
+        ({"diagnostic_code": TypedValue("smtp;x", "y")},
+         "the Diagnostic-Code type 'smtp;x' is not an atom"),
+        ({"extensions": [("Bad Name", "x")]},
+         "extension field name 'Bad Name' is not a field name"),
+    ]
+    for fields, message in cases:
+        with pytest.raises(InvalidReportError) as info:
+            render_report(report(**fields), ORIGINAL, sender="a@example.com")
+        assert str(info.value) == message
+
+
 def test_idna_reporting_mta() -> None:
     msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER)], reporting_mta="mx.bücher.de")
     assert msg["From"] == "Mail Delivery System <MAILER-DAEMON@mx.xn--bcher-kva.de>"

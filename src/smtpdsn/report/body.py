@@ -317,7 +317,10 @@ def format_report(report: DeliveryReport) -> list[str]:
         put("Original-Recipient", rcpt.original_recipient)
         put("Final-Recipient", rcpt.final_recipient)
         put("Action", rcpt.action_text if rcpt.action_text is not None else rcpt.action)
-        put("Status", rcpt.status_text)
+        status = rcpt.status_text
+        if status is None and rcpt.status is not None:
+            status = str(rcpt.status)
+        put("Status", status)
         put("Remote-MTA", rcpt.remote_mta)
         put("Diagnostic-Code", rcpt.diagnostic_code)
         put("Last-Attempt-Date", rcpt.last_attempt_date)

@@ -29,6 +29,7 @@ from .body import format_report
 from .checks import check_date, check_sender
 from .compose import DEFAULT_NOTIFY, RecipientOutcome, compose_report
 from .errors import InvalidReportError
+from .fields import clean_text
 from .mime import flatten_message, normalize_newlines
 from .model import Action, DeliveryReport, TypedValue
 from .text import explain, subject_for
@@ -36,6 +37,10 @@ from .text import explain, subject_for
 __all__ = ["build_report", "render_report"]
 
 _FROM_NAME: Final = "Mail Delivery System"
+# field-name = 1*<any CHAR, excluding CTLs, SPACE, and ":">; short enough to fold.
+_FIELD_NAME: Final = re.compile(r"[!-9;-~]{1,76}")
+# type = atom (RFC 3464 address-type, mta-name-type, diagnostic-type)
+_TYPE: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,40}")
 # msg-id = "<" id-left "@" id-right ">" (RFC 5322 section 3.6.4), printable ASCII, no space.
 _MESSAGE_ID: Final = re.compile(r"<[!-;=?-~]{1,200}@[!-;=?-~]{1,200}>")
 
@@ -86,6 +91,50 @@ def _blocks(lines: list[str]) -> list[Message[str, str] | str]:
     return blocks
 
 
+def _check_safe(report: DeliveryReport) -> None:
+    """Refuse records whose values could break out of their field (not from compose_report).
+
+    Raises:
+        InvalidReportError: a value has line breaks, control characters, runs of white
+            space or an over-long word; an extension name is not a field name.
+    """
+    values: list[tuple[str, object]] = [
+        ("Original-Envelope-Id", report.original_envelope_id),
+        ("Reporting-MTA", report.reporting_mta),
+        ("DSN-Gateway", report.dsn_gateway),
+        ("Received-From-MTA", report.received_from_mta),
+    ]
+    names = [name for name, _ in report.extensions]
+    values.extend(report.extensions)
+    for rcpt in report.recipients:
+        values.extend([
+            ("Original-Recipient", rcpt.original_recipient),
+            ("Final-Recipient", rcpt.final_recipient),
+            ("Action", rcpt.action_text),
+            ("Status", rcpt.status_text),
+            ("Remote-MTA", rcpt.remote_mta),
+            ("Diagnostic-Code", rcpt.diagnostic_code),
+            ("Final-Log-ID", rcpt.final_log_id),
+        ])
+        names.extend(name for name, _ in rcpt.extensions)
+        values.extend(rcpt.extensions)
+    for name in names:
+        if not isinstance(name, str) or _FIELD_NAME.fullmatch(name) is None:
+            raise InvalidReportError(f"extension field name {name!r} is not a field name")
+    for name, value in values:
+        if isinstance(value, TypedValue) and value.type and (
+            not isinstance(value.type, str) or _TYPE.fullmatch(value.type) is None
+        ):
+            raise InvalidReportError(f"the {name} type {value.type!r} is not an atom")
+        texts = [value.value] if isinstance(value, TypedValue) else [value]
+        for text in texts:
+            if text is not None and (not isinstance(text, str) or clean_text(text) != text):
+                raise InvalidReportError(
+                    f"the {name} value {text!r} is not safe for a field; "
+                    "make the report with compose_report"
+                )
+
+
 def _charset(data: bytes) -> str:
     try:
         data.decode("utf-8")
@@ -117,6 +166,7 @@ def render_report(
     """
     if report.reporting_mta is None or not report.recipients:
         raise InvalidReportError("the report needs a Reporting-MTA and at least one recipient")
+    _check_safe(report)
     host = report.reporting_mta.value
     address = check_sender(sender, smtputf8)
     if report.is_global and not smtputf8:
