@@ -218,6 +218,10 @@ class TestParse:
 
     def test_unknown_and_damaged_transfer_encodings(self) -> None:
         header = b"Content-Type: message/delivery-status"
+        commented = wrap(SIMPLE).replace(
+            header, header + b"\r\nContent-Transfer-Encoding: 7BIT (plain text)"
+        )
+        assert one(commented).warnings == []
         odd = wrap(SIMPLE).replace(header, header + b"\r\nContent-Transfer-Encoding: x-uue")
         assert one(odd).warnings == [
             "unknown Content-Transfer-Encoding 'x-uue'; the body is read as is"
@@ -607,6 +611,16 @@ class TestHostileInput:
         assert len(reports) == 100
         assert all(len(report.recipients) == 1 for report in reports)
         assert reports[0].warnings[0] == "only the first 100 delivery-status parts were read"
+
+    def test_three_million_empty_parts(self) -> None:
+        data = b"Content-Type: multipart/mixed; boundary=B\n\n" + b"--B\n" * 3_000_000
+        start = time.perf_counter()
+        with pytest.raises(ReportSyntaxError) as info:
+            parse_reports(data)
+        print(f"\n3 million empty parts: {time.perf_counter() - start:.2f}s")
+        assert str(info.value).endswith(
+            "; the message has more than 10000 MIME parts; the rest were skipped"
+        )
 
     def test_many_parts(self) -> None:
         parts = "".join("--B\nContent-Type: text/plain\n\nx\n" for _ in range(20_000))

@@ -37,6 +37,8 @@ __all__ = ["MAX_DEPTH", "MAX_PARTS", "Part", "flatten_message", "normalize_newli
 MAX_DEPTH: Final = 100
 #: At most this many MIME entities are examined in one message.
 MAX_PARTS: Final = 10_000
+# A Content-Transfer-Encoding value is one token; drop a comment or anything after it.
+_CTE_TOKEN: Final = re.compile(r"[\s;(].*", re.DOTALL)
 # A Content-Type longer than this is cut before its parameters are read.
 _MAX_CONTENT_TYPE: Final = 4096
 # field-name = 1*<any CHAR, excluding CTLs, SPACE, and ":">
@@ -168,11 +170,14 @@ def _delimiters(body: bytes, boundary: bytes) -> Iterator[tuple[int, int, bool]]
         pos = eol
 
 
-def _split_multipart(body: bytes, boundary: str) -> list[bytes]:
-    """The body parts of a multipart body (LF line endings), preamble and epilogue dropped."""
+def _split_multipart(body: bytes, boundary: str, limit: int = MAX_PARTS) -> list[bytes]:
+    """The body parts of a multipart body (LF line endings), preamble and epilogue dropped;
+    at most ``limit + 1`` of them."""
     parts: list[bytes] = []
     start: int | None = None
     for begin, end, close in _delimiters(body, boundary.encode("ascii", "replace")):
+        if len(parts) > limit:
+            return parts
         if start is not None:
             stop = begin - 1 if begin > 0 and body[begin - 1] == 0x0A else begin
             parts.append(body[start : max(start, stop)])
@@ -202,7 +207,7 @@ def walk(data: bytes, notes: list[str]) -> Iterator[Part]:
         ctype, params = _content_type(headers.get("content-type"))
         if "content-type" not in headers:
             ctype = default
-        cte = headers.get("content-transfer-encoding", "7bit").lower()
+        cte = _CTE_TOKEN.sub("", headers.get("content-transfer-encoding", "7bit")).lower()
         part = Part(ctype, params, body, cte, depth, encapsulated, parent)
         yield part
         children: list[tuple[bytes, int, bool, str, str]] = []
