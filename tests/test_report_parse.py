@@ -507,6 +507,18 @@ class TestHostileInput:
         print(f"\n10 MB folded field: {time.perf_counter() - start:.2f}s")
         assert len(report.recipients[0].extensions[0][1]) == 10 * 1024 * 1024 - 1
 
+    def test_ten_megabyte_diagnostic_code(self) -> None:
+        body = SIMPLE.replace("550 5.1.1 <bob", "550 5.1.1 " + "é" * (5 * 1024 * 1024) + " <bob")
+        start = time.perf_counter()
+        rcpt = one(wrap(body, ctype="message/global-delivery-status")).recipients[0]
+        assert rcpt.diagnostic_code is not None
+        assert len(rcpt.diagnostic_code.value) > 5 * 1024 * 1024
+        assert rcpt.diagnostic_reply is None
+        print(f"\n10 MB Diagnostic-Code: {time.perf_counter() - start:.2f}s")
+        long_reply = "550 5.1.1 " + "é" * 60_000
+        rcpt.diagnostic_code = TypedValue("smtp", long_reply)
+        assert rcpt.diagnostic_reply is not None
+
     def test_ten_megabyte_header_without_a_report(self) -> None:
         data = b"Subject: " + b"\xff" * (10 * 1024 * 1024) + b"\r\n\r\nbody\r\n"
         with pytest.raises(ReportSyntaxError):

@@ -81,6 +81,9 @@ class TypedValue:
         return value
 
 
+# Longer Diagnostic-Code text is not read as a reply (the core reply parser's line
+# wrapping is quadratic in the length of a non-ASCII line).
+_MAX_REPLY_CHARS: Final = 65_536
 # Where a flattened multi-line reply continues: the first line's code, "-" or SP, and the
 # first line's enhanced status when it had one.
 _REPLY_START: Final = re.compile(r"([2-5][0-5][0-9])([- ])(?:([245]\.[0-9]{1,3}\.[0-9]{1,3}) )?")
@@ -137,12 +140,15 @@ class RecipientStatus:
     def diagnostic_reply(self) -> Reply | None:
         """The ``smtp`` Diagnostic-Code as a core :class:`~smtpdsn.reply.Reply`, or None.
 
-        None when there is no Diagnostic-Code, its type is not ``smtp``, or its text does
-        not start with a reply code. A multi-line reply written on one line
+        None when there is no Diagnostic-Code, its type is not ``smtp``, its text does
+        not start with a reply code, or it is longer than 65,536 characters (no real reply
+        is; the limit keeps hostile input cheap). A multi-line reply written on one line
         (``550-5.1.1 first 550 5.1.1 second``) is split back into its lines.
         """
         diag = self.diagnostic_code
         if diag is None or diag.type != "smtp" or not diag.value:
+            return None
+        if len(diag.value) > _MAX_REPLY_CHARS:
             return None
         try:
             return parse_reply(_unflatten_reply(diag.value), strict=False)
