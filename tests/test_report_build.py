@@ -396,6 +396,25 @@ class TestSafety:
         assert expected is not None
         assert parse_reports(data, strict=True)[0].recipients == expected.recipients
 
+    @pytest.mark.parametrize(
+        "diagnostic",
+        ["é" * (5 * 1024 * 1024), "word " * (2 * 1024 * 1024), "\r\n".join(["x y"] * 1_000_000)],
+        ids=["10 MB word", "2 million words", "1 million lines"],
+    )
+    def test_hostile_diagnostic_sizes(self, diagnostic: str) -> None:
+        import time
+
+        outcome = RecipientOutcome("b@example.org", action=Action.FAILED, diagnostic=diagnostic)
+        start = time.perf_counter()
+        msg = build([outcome])
+        data = bytes(msg)
+        [report] = parse_reports(data, strict=True)
+        print(f"\nbuild and parse, {len(data) // 1024} KB: {time.perf_counter() - start:.2f}s")
+        assert max(len(line) for line in data.split(b"\r\n")) <= 998
+        expected = compose_report([outcome], sender="a@example.com",
+                                  reporting_mta="mx.example.net")
+        assert expected is not None and report.recipients == expected.recipients
+
     def test_long_multiline_reply_folds(self) -> None:
         reply = Reply(550, "5.7.1", [" ".join(["blocked"] * 60)] * 20)
         msg = build([RecipientOutcome("b@example.org", reply)])

@@ -26,6 +26,7 @@ from smtpdsn.report import (
     compose_report,
     parse_reports,
 )
+from smtpdsn.report.fields import clean_text, fold_field, is_clean
 
 ORIGINAL = b"From: a@example.com\r\nSubject: test\r\n\r\nbody\r\n"
 
@@ -155,6 +156,18 @@ def test_build_then_parse_gives_equal_records(
         assert data.isascii() and not expected.is_global
     assert parse_reports(data, strict=True) == [expected]
     assert parse_reports(data.replace(b"\r\n", b"\n"), strict=True) == [expected]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(TEXT | st.text(max_size=3000))
+def test_clean_text_is_idempotent_and_foldable(text: str) -> None:
+    cleaned = clean_text(text)
+    assert clean_text(cleaned) == cleaned and is_clean(cleaned)
+    assert is_clean(text) == (cleaned == text)
+    assert all(len(word.encode("utf-8")) <= 900 for word in cleaned.split(" "))
+    lines = fold_field("X-Field", cleaned)
+    assert all(len(line.encode("utf-8")) <= 998 for line in lines)
+    assert "".join(lines)[len("X-Field: "):] == cleaned or cleaned == ""
 
 
 SAMPLE = build_report(

@@ -29,7 +29,7 @@ from .body import format_report
 from .checks import check_date, check_sender
 from .compose import DEFAULT_NOTIFY, RecipientOutcome, compose_report
 from .errors import InvalidReportError
-from .fields import clean_text
+from .fields import is_clean
 from .mime import flatten_message, normalize_newlines
 from .model import Action, DeliveryReport, TypedValue
 from .text import explain, subject_for
@@ -78,15 +78,16 @@ def _blocks(lines: list[str]) -> list[Message[str, str] | str]:
             group.append(line)
             continue
         if group:
-            fields: list[tuple[str, str]] = []
+            fields: list[tuple[str, list[str]]] = []
             for raw in group:
                 if raw[0] == " " and fields:
-                    fields[-1] = (fields[-1][0], fields[-1][1] + raw)
+                    fields[-1][1].append(raw)
                 else:
                     name, _, value = raw.partition(":")
-                    fields.append((name, value.strip(" ")))
+                    fields.append((name, [value.strip(" ")]))
             text = "\n".join(group) + "\n\n"
-            blocks.append(_Verbatim(text.encode("utf-8"), fields))
+            pairs = [(name, "".join(pieces)) for name, pieces in fields]
+            blocks.append(_Verbatim(text.encode("utf-8"), pairs))
             group = []
     return blocks
 
@@ -128,7 +129,7 @@ def _check_safe(report: DeliveryReport) -> None:
             raise InvalidReportError(f"the {name} type {value.type!r} is not an atom")
         texts = [value.value] if isinstance(value, TypedValue) else [value]
         for text in texts:
-            if text is not None and (not isinstance(text, str) or clean_text(text) != text):
+            if text is not None and (not isinstance(text, str) or not is_clean(text)):
                 raise InvalidReportError(
                     f"the {name} value {text!r} is not safe for a field; "
                     "make the report with compose_report"

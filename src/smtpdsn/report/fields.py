@@ -36,6 +36,7 @@ __all__ = [
     "clean_text",
     "fold_field",
     "format_date",
+    "is_clean",
     "parse_date",
     "parse_status",
     "parse_typed",
@@ -189,15 +190,28 @@ def clean_text(text: str) -> str:
     space are cut by a space, so that :func:`fold_field` can keep every line within 998
     octets. Ends are trimmed. The result is what a parser reads back.
     """
-    words: list[str] = []
+    if text.isprintable():  # the common case: one pass in C when no word is too long
+        words = text.split()
+        if not words or max(map(len, words)) * 4 <= _MAX_WORD_OCTETS:
+            return " ".join(words)
+    words = []
     for word in text.split():
-        word = "".join(ch for ch in word if _printable(ch))
-        while len(word.encode("utf-8")) > _MAX_WORD_OCTETS:
-            piece = word.encode("utf-8")[:_MAX_WORD_OCTETS].decode("utf-8", "ignore")
-            words.append(piece)
-            word = word[len(piece) :]
-        if word:
-            words.append(word)
+        if not word.isprintable():
+            word = "".join(ch for ch in word if _printable(ch))
+        data = word.encode("utf-8")
+        if len(data) <= _MAX_WORD_OCTETS:
+            if word:
+                words.append(word)
+            continue
+        # Cut the encoded word at character boundaries (never before a continuation
+        # octet 10xxxxxx): one pass, linear in its length.
+        pos = 0
+        while pos < len(data):
+            end = min(pos + _MAX_WORD_OCTETS, len(data))
+            while end < len(data) and data[end] & 0xC0 == 0x80:
+                end -= 1
+            words.append(data[pos:end].decode("utf-8"))
+            pos = end
     return " ".join(words)
 
 
@@ -212,6 +226,15 @@ def ascii_text(text: str) -> str:
         elif unicodedata.category(ch) != "Mn":
             out.append("?")
     return "".join(out)
+
+
+def is_clean(text: str) -> bool:
+    """True when ``text`` is already what :func:`clean_text` makes of it."""
+    if text.isprintable() and text == text.strip() and "  " not in text:
+        words = text.split(" ")
+        if not words or max(map(len, words)) * 4 <= _MAX_WORD_OCTETS:
+            return all(words) or text == ""
+    return clean_text(text) == text
 
 
 def fold_field(name: str, value: str) -> list[str]:

@@ -12,6 +12,8 @@ from .model import Action, DeliveryReport, RecipientStatus
 __all__ = ["explain", "subject_for"]
 
 _WIDTH: Final = 76
+# The explanation quotes at most this much of a diagnostic (the report part has it all).
+_MAX_SAID: Final = 2000
 _OUTCOME: Final = {
     Action.FAILED: "could not be delivered",
     Action.DELAYED: "has not been delivered yet; delivery is still being tried",
@@ -68,7 +70,10 @@ def _recipient(rcpt: RecipientStatus) -> list[str]:
             paragraphs.append(f"{server} said:")
             said = [f"        {line}" for line in reply.split("\r\n")]
         else:
-            paragraphs.append(f"{server} said: {diagnostic.value}")
+            said_text = diagnostic.value
+            if len(said_text) > _MAX_SAID:
+                said_text = said_text[:_MAX_SAID] + " [...]"
+            paragraphs.append(f"{server} said: {said_text}")
     if rcpt.will_retry_until is not None:
         paragraphs.append(
             "Delivery will be tried until "
