@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
@@ -202,6 +203,20 @@ def _parse_or_refuse(data: bytes) -> None:
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_parse_or_raise_the_documented_error(data: bytes) -> None:
     _parse_or_refuse(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(exclude_categories=()), max_size=500))
+def test_arbitrary_text_parse_or_raise_the_documented_error(text: str) -> None:
+    for strict in (False, True):
+        with contextlib.suppress(ReportSyntaxError):
+            parse_reports(text, strict=strict)
+    payload = (
+        "Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\n"
+        "Final-Recipient: rfc822; " + text + "\nAction: failed\nStatus: 5.1.1\n"
+    )
+    with contextlib.suppress(ReportSyntaxError):
+        parse_reports(payload)
 
 
 @settings(max_examples=500, deadline=None)

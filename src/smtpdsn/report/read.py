@@ -141,7 +141,7 @@ def _to_bytes(source: object) -> bytes:
     if isinstance(source, bytearray | memoryview):
         return bytes(source)
     if isinstance(source, str):
-        return source.encode("utf-8", "surrogateescape")
+        return _encode(source)
     if isinstance(source, Message):
         data = flatten_message(source)
         if data is None:
@@ -153,7 +153,7 @@ def _to_bytes(source: object) -> bytes:
         if isinstance(data, bytes | bytearray):
             return bytes(data)
         if isinstance(data, str):
-            return data.encode("utf-8", "surrogateescape")
+            return _encode(data)
         raise ReportSyntaxError(
             f"the file gave {type(data).__name__}, not bytes; open it in binary mode"
         )
@@ -161,6 +161,15 @@ def _to_bytes(source: object) -> bytes:
         f"expected bytes, str, a binary file or an email.message.Message, "
         f"got {type(source).__name__}"
     )
+
+
+def _encode(text: str) -> bytes:
+    """Text as UTF-8; bytes smuggled in by ``surrogateescape`` come back as they were, and
+    other lone surrogates become ``?``."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace")
 
 
 def _search_text(data: bytes) -> tuple[list[Part], bool]:
