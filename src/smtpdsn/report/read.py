@@ -62,7 +62,8 @@ def parse_reports(
     Raises:
         ReportSyntaxError: the message has no delivery-status part, or every such part is
             unusable (no fields, no recipient group); in strict mode, also any deviation.
-            Nothing is returned or kept in that case.
+            Nothing is returned or kept in that case. (An :class:`OSError` from a file's
+            ``read()`` is not caught.)
     """
     data = normalize_newlines(_to_bytes(source))
     notes: list[str] = []
