@@ -296,12 +296,6 @@ def compose_report(
             f"outcomes must be a list of RecipientOutcome, got {outcomes!r}"
         )
     report = DeliveryReport(reporting_mta=TypedValue("dns", host_name(reporting_mta)))
-    for outcome in outcomes:
-        rcpt = _recipient(outcome, not smtputf8)
-        if rcpt.action is not None and _wanted(outcome, rcpt.action, default_notify):
-            report.recipients.append(rcpt)
-    if not report.recipients:
-        return None
     if mail_params is not None and mail_params.envid is not None:
         report.original_envelope_id = _clean(mail_params.envid, not smtputf8) or None
     if received_from_mta is not None:
@@ -312,6 +306,12 @@ def compose_report(
         report.dsn_gateway = _typed(dsn_gateway, "dns", "DSN gateway", not smtputf8)
     report.arrival_date = check_date(arrival_date, "arrival date")
     report.extensions = _extensions(extensions, not smtputf8)
+    for outcome in outcomes:
+        rcpt = _recipient(outcome, not smtputf8)
+        if rcpt.action is not None and _wanted(outcome, rcpt.action, default_notify):
+            report.recipients.append(rcpt)
+    if not report.recipients:
+        return None
     report.is_global = not (_all_ascii(report) and sender.isascii())
     return report
 
