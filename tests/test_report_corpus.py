@@ -103,3 +103,18 @@ def test_corpus_reads_the_same_from_a_stdlib_message() -> None:
         from_bytes = parse_reports(data)
         from_message = parse_reports(email.message_from_bytes(data))
         assert [r.recipients for r in from_message] == [r.recipients for r in from_bytes]
+
+
+def test_corpus_reads_the_same_with_any_line_ending() -> None:
+    checked = 0
+    for path in sorted(SAMPLES.glob("*.eml")):
+        lf = path.read_bytes().replace(b"\r\n", b"\n")
+        try:
+            expected = parse_reports(lf)
+        except ReportSyntaxError:
+            continue
+        for ending in (b"\r\n", b"\r"):
+            got = parse_reports(lf.replace(b"\n", ending))
+            assert [r.recipients for r in got] == [r.recipients for r in expected], path.name
+        checked += 1
+    assert checked >= 345
