@@ -20,7 +20,7 @@ from smtpdsn.report import (
     TypedValue,
     parse_reports,
 )
-from smtpdsn.report.fields import parse_date, parse_status, parse_typed
+from smtpdsn.report.fields import parse_date, parse_iso_date, parse_status, parse_typed
 from smtpdsn.report.mime import MAX_DEPTH
 from smtpdsn.status import EnhancedStatus
 
@@ -127,6 +127,20 @@ class TestFieldValues:
         if got is not None:
             assert got.tzinfo is not None
 
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2012-10-31 04-46-42", datetime(2012, 10, 31, 4, 46, 42, tzinfo=UTC)),
+            ("2012-10-31T04:46:42Z", datetime(2012, 10, 31, 4, 46, 42, tzinfo=UTC)),
+            ("2012-10-31T04:46:42.5+09:00", datetime(2012, 10, 30, 19, 46, 42, tzinfo=UTC)),
+            ("2012-10-31 04:46:42 -0130", datetime(2012, 10, 31, 6, 16, 42, tzinfo=UTC)),
+            ("2012-13-31 04:46:42", None),
+            ("31/10/2012", None),
+        ],
+    )
+    def test_iso_like_dates(self, text: str, expected: datetime | None) -> None:
+        assert parse_iso_date(text) == expected
+
     def test_typed_value_address(self) -> None:
         assert TypedValue("utf-8", "j\\x{F6}ran@example.com").address == "jöran@example.com"
         assert TypedValue("rfc822", "<bob@example.org>").address == "bob@example.org"
@@ -184,6 +198,15 @@ class TestParse:
         assert rcpt.final_recipient == TypedValue("rfc822", "bob@example.org")
         assert rcpt.action is Action.FAILED and rcpt.action_text == "Failed"
         assert rcpt.diagnostic_reply == Reply(550, "5.1.1", ["first line", "second line"])
+
+    def test_diagnostic_code_without_a_type_still_gives_a_reply(self) -> None:
+        body = SIMPLE.replace("Diagnostic-Code: smtp; ", "Diagnostic-Code: ")
+        report = one(wrap(body))
+        rcpt = report.recipients[0]
+        assert rcpt.diagnostic_code is not None and rcpt.diagnostic_code.type == ""
+        assert rcpt.diagnostic_reply == Reply(
+            550, "5.1.1", "<bob@example.org>: Recipient address rejected"
+        )
 
     def test_diagnostic_reply_is_none_when_not_smtp(self) -> None:
         body = "Reporting-MTA: dns; mx\n\nFinal-Recipient: rfc822; a@b\nAction: failed\n" \
@@ -322,8 +345,14 @@ DEVIATIONS = [
     ),
     (
         "junk line",
-        SIMPLE.replace("X-Custom: yes\n", "this is not a field\n"),
-        ["line 11: 'this is not a field' is not a field"],
+        SIMPLE.replace("Original-Recipient", "this is not a field\nOriginal-Recipient"),
+        ["line 4: 'this is not a field' is not a field"],
+    ),
+    (
+        "continuation without white space",
+        SIMPLE.replace("Recipient address rejected\n", "Recipient\naddress rejected\n"),
+        ["line 10: 'address rejected' is not a field; read as a continuation of "
+         "Diagnostic-Code"],
     ),
     (
         "duplicate field",
@@ -341,6 +370,12 @@ DEVIATIONS = [
         "per-message field in a recipient group",
         SIMPLE + "Arrival-Date: Thu, 29 Apr 2021 23:45:00 +0900\n",
         ["line 12: per-message field Arrival-Date in a recipient group"],
+    ),
+    (
+        "ISO-like date",
+        SIMPLE.replace("Thu, 29 Apr 2021 23:46:00 +0900", "2021-04-29 23-46-00"),
+        ["line 10: Last-Attempt-Date '2021-04-29 23-46-00' is not an RFC 5322 date-time; "
+         "read as 2021-04-29T23:46:00+00:00"],
     ),
     (
         "bad date",
@@ -364,6 +399,17 @@ def test_deviations_become_warnings(case: str, body: str, warnings: list[str]) -
         assert parse_reports(wrap(body), strict=True) == [report]
 
 
+def test_unindented_continuation_of_a_multiline_reply() -> None:
+    body = SIMPLE.replace(
+        "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.org>: Recipient address rejected\n",
+        "Diagnostic-Code: smtp; 550-5.7.1 first line\n550-5.7.1 second line\n"
+        "550 5.7.1 last line\n",
+    )
+    rcpt = parse_reports(wrap(body))[0].recipients[0]
+    assert rcpt.diagnostic_reply == Reply(550, "5.7.1", ["first line", "second line", "last line"])
+    assert rcpt.last_attempt_date is not None
+
+
 def test_split_per_message_fields_are_kept() -> None:
     report = parse_reports(wrap(SIMPLE.replace("Arrival-Date", "\nArrival-Date")))[0]
     assert report.reporting_mta == TypedValue("dns", "mx.example.net")
@@ -375,7 +421,9 @@ def test_warnings_are_capped() -> None:
     body = SIMPLE + "".join(f"junk line {i}\n" for i in range(5000))
     report = parse_reports(wrap(body))[0]
     assert len(report.warnings) == 101
-    assert report.warnings[0] == "line 12: 'junk line 0' is not a field"
+    assert report.warnings[0] == (
+        "line 12: 'junk line 0' is not a field; read as a continuation of X-Custom"
+    )
     assert report.warnings[-1] == "4900 more deviations are not listed"
 
 

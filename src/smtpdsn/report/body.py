@@ -39,6 +39,7 @@ from .fields import (
     fold_field,
     format_date,
     parse_date,
+    parse_iso_date,
     parse_status,
     parse_typed,
     split_groups,
@@ -128,8 +129,12 @@ def parse_body(text: str, *, strict: bool, is_global: bool = False) -> DeliveryR
         raise ReportSyntaxError("the delivery-status part holds no fields")
     if not is_global and not text.isascii():
         notes.warn("message/delivery-status holds non-ASCII text (RFC 3464 allows US-ASCII)")
-    for number, line in junk:
-        notes.warn(f"{line[:60]!r} is not a field", number)
+    for number, line, joined in junk:
+        if joined is None:
+            notes.warn(f"{line[:60]!r} is not a field", number)
+        else:
+            notes.warn(f"{line[:60]!r} is not a field; read as a continuation of {joined}",
+                       number)
     report = DeliveryReport(is_global=is_global)
     first, *rest = groups
     # A group split off where the per-message fields run into a recipient's fields.
@@ -193,9 +198,18 @@ def _typed(item: RawField, notes: Notes) -> TypedValue:
 
 def _date(item: RawField, notes: Notes) -> datetime | None:
     value = parse_date(item.value)
-    if value is None:
-        notes.warn(f"{item.name} {item.value[:60]!r} is not a date-time", item.line)
-    return value
+    if value is not None:
+        return value
+    value = parse_iso_date(item.value)
+    if value is not None:
+        notes.warn(
+            f"{item.name} {item.value[:60]!r} is not an RFC 5322 date-time; read as "
+            f"{value.isoformat()}",
+            item.line,
+        )
+        return value
+    notes.warn(f"{item.name} {item.value[:60]!r} is not a date-time", item.line)
+    return None
 
 
 def _read_message(items: list[RawField], report: DeliveryReport, notes: Notes, line: int) -> None:

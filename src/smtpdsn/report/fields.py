@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Final
 
@@ -38,6 +38,7 @@ __all__ = [
     "format_date",
     "is_clean",
     "parse_date",
+    "parse_iso_date",
     "parse_status",
     "parse_typed",
     "split_groups",
@@ -73,7 +74,9 @@ class RawField:
     value: str
 
 
-def split_groups(text: str) -> tuple[list[list[RawField]], list[tuple[int, str]]]:
+def split_groups(
+    text: str,
+) -> tuple[list[list[RawField]], list[tuple[int, str, str | None]]]:
     """Split a delivery-status body into groups of unfolded fields.
 
     Line endings may be CRLF, LF or CR. A blank line (or one of only white space) ends a
@@ -81,13 +84,17 @@ def split_groups(text: str) -> tuple[list[list[RawField]], list[tuple[int, str]]
     removing the line break only, as RFC 5322 section 2.2.3 says. The work is linear in
     the length of the text and loops once per field, not once per physical line.
 
+    A line that is not a field but follows one in the same group, and does not start
+    with ``--`` (a MIME delimiter), is read as a continuation that lost its leading white
+    space (some MTAs write multi-line replies so): it is joined to that field with a space.
+
     Returns:
-        The groups (empty groups dropped) and the lines that are neither fields nor
-        continuations, as (line number, text).
+        The groups (empty groups dropped) and the lines that are not fields, as
+        (line number, text, name of the field it was joined to or None).
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     groups: list[list[RawField]] = []
-    junk: list[tuple[int, str]] = []
+    junk: list[tuple[int, str, str | None]] = []
     line = 1
     pos = 0
     bounds = [(m.start(), m.end()) for m in _BLANK_RUN.finditer(text)]
@@ -103,7 +110,13 @@ def split_groups(text: str) -> tuple[list[list[RawField]], list[tuple[int, str]]
             unfolded = logical.replace("\n", "")
             m = _FIELD_LINE.fullmatch(unfolded)
             if m is None:
-                junk.append((number, unfolded))
+                if fields and not unfolded.startswith("--"):
+                    last = fields[-1]
+                    joined = (last.value + " " + unfolded.strip(" \t")).strip(" \t")
+                    fields[-1] = RawField(last.line, last.name, joined)
+                    junk.append((number, unfolded, last.name))
+                else:
+                    junk.append((number, unfolded, None))
                 continue
             fields.append(RawField(number, m[1], m[2].strip(" \t")))
         if fields:
@@ -171,6 +184,33 @@ def parse_date(value: str) -> datetime | None:
     if result.tzinfo is None:
         result = result.replace(tzinfo=UTC)
     return result
+
+
+# Not RFC 5322, but seen in real reports (SendGrid writes "2012-10-31 04-46-42"):
+# date "-" month "-" day, SP or "T", hour, minute and second separated by ":" or "-",
+# an optional zone.
+_ISO_LIKE: Final = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2})[:-]([0-9]{2})[:-]([0-9]{2})"
+    r"(?:\.[0-9]+)?[ \t]*(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+
+
+def parse_iso_date(value: str) -> datetime | None:
+    """Read ``YYYY-MM-DD HH:MM:SS`` (also with ``-`` between the time fields, a ``T``, and
+    an optional ``Z`` or ``+hh:mm`` zone; no zone means UTC), or None."""
+    m = _ISO_LIKE.fullmatch(value.strip(" \t"))
+    if m is None:
+        return None
+    zone = UTC
+    if m[7] and m[7] != "Z":
+        digits = m[7].replace(":", "")
+        minutes = int(digits[1:3]) * 60 + int(digits[3:5])
+        zone = timezone(timedelta(minutes=-minutes if digits[0] == "-" else minutes))
+    try:
+        year, month, day, hour, minute, second = (int(m[i]) for i in range(1, 7))
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone)
+    except ValueError:
+        return None
 
 
 def format_date(value: datetime) -> str:

@@ -140,13 +140,14 @@ class RecipientStatus:
     def diagnostic_reply(self) -> Reply | None:
         """The ``smtp`` Diagnostic-Code as a core :class:`~smtpdsn.reply.Reply`, or None.
 
-        None when there is no Diagnostic-Code, its type is not ``smtp``, its text does
+        A Diagnostic-Code without a type (a deviation some MTAs make) is read as an
+        ``smtp`` one. None when there is no Diagnostic-Code, its type is another, its text does
         not start with a reply code, or it is longer than 65,536 characters (no real reply
         is; the limit keeps hostile input cheap). A multi-line reply written on one line
         (``550-5.1.1 first 550 5.1.1 second``) is split back into its lines.
         """
         diag = self.diagnostic_code
-        if diag is None or diag.type != "smtp" or not diag.value:
+        if diag is None or diag.type not in ("smtp", "") or not diag.value:
             return None
         if len(diag.value) > _MAX_REPLY_CHARS:
             return None
