@@ -86,6 +86,10 @@ ERRORS = [
     ("600 5.1.1 x", "line 1 does not start with a reply code", 1),
     ("560 5.1.1 x", "line 1 does not start with a reply code", 1),
     ("550 5.1.1 " + "x" * 600, "line 1 is 612 octets long; RFC 5321 allows 512", 1),
+    # 511 octets of text and no line end: 513 with the CRLF it would be sent with.
+    ("550 5.1.1 " + "x" * 501, "line 1 is 513 octets long", 1),
+    ("550 5.1.1 " + "x" * 501 + "\n", "line 1 is 513 octets long", 1),
+    ("550-5.1.1 a\r\n550 5.1.1 " + "x" * 501, "line 2 is 513 octets long", 2),
 ]
 
 
@@ -146,6 +150,32 @@ def test_any_bytes_parse_or_raise_the_documented_error(data: bytes) -> None:
         except ReplySyntaxError:
             continue
         assert parse_reply(r.wire) == r
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["250", "450", "550"]),
+    st.sampled_from(["2.0.0 ", "4.2.2 ", "5.1.1 ", "5.6.10 ", "5.7.606 ", ""]),
+    st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=520),
+             min_size=1, max_size=3),
+    st.sampled_from(["\r\n", "\n"]),
+)
+def test_fast_paths_agree_with_the_full_parser(
+    code: str, status: str, texts: list[str], eol: str
+) -> None:
+    """str input takes the fast paths, bytes the full parser: both give the same answer."""
+    data = eol.join(
+        f"{code}{'-' if i < len(texts) - 1 else ' '}{status}{t}" for i, t in enumerate(texts)
+    )
+    results: list[tuple[object, ...]] = []
+    for variant in (data, data.encode()):
+        try:
+            r = parse_reply(variant)
+        except ReplySyntaxError as exc:
+            results.append(("error", str(exc), exc.line))
+        else:
+            results.append(("ok", r, (r.code, r.status, r.lines)))
+    assert results[0] == results[1]
 
 
 line_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)

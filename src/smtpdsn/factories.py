@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Final, Protocol, cast
 
 from .registry import ENTRIES
-from .reply import Reply, check_code, clean_text
+from .reply import Reply, _new_reply, check_code, clean_text
 from .status import EnhancedStatus
 
 __all__ = ["FACTORIES", "Factory", "FactoryInfo", "create", "factory_table_markdown"]
@@ -75,6 +75,10 @@ def _make(info: FactoryInfo) -> Factory:
     prefix_len = 5 + len(str(status))
     limit = 510 - prefix_len - 2  # leaves room for three-digit sub-codes of another class
     by_code: dict[int, Reply] = {info.default_code: default}
+    # Per checked code: its status, the last line's prefix ("452 4.2.2 "), the prefix of the
+    # other lines ("452-4.2.2 ") and both after a CRLF. Holds checked ints only, so at most
+    # 180 entries; a hit stands for check_code(code).
+    prefixes: dict[int, tuple[EnhancedStatus, str, str, str, str]] = {}
 
     def factory(
         message: str | Sequence[str] | None = None,
@@ -92,17 +96,35 @@ def _make(info: FactoryInfo) -> Factory:
                 cached = default.with_code(check_code(code))
                 by_code[code] = cached
             return cached
-        else:
-            check_code(code)
-        st = statuses[code // 100]
-        if (
-            type(message) is str
-            and len(message) <= limit
-            and message.isascii()
-            and message.isprintable()
-            and message
-        ):
-            return Reply._build(code, st, (message,))
+        known = prefixes.get(code) if type(code) is int else None
+        if known is None:
+            st = statuses[check_code(code) // 100]
+            last, more = f"{code} {st} ", f"{code}-{st} "
+            known = prefixes[code] = (st, last, more, "\r\n" + more, "\r\n" + last)
+        st, last, more, crlf_more, crlf_last = known
+        if type(message) is str:
+            if len(message) <= limit and message.isascii() and message.isprintable() and message:
+                return _new_reply(code, st, (message,), last + message)
+        elif type(message) is list or type(message) is tuple:
+            # Lines that clean_text would keep as they are: non-blank printable ASCII strings
+            # (so no line breaks) that need no wrapping.
+            lines = tuple(message)
+            for line in lines:
+                if not (
+                    type(line) is str
+                    and line
+                    and len(line) <= limit
+                    and line.isascii()
+                    and line.isprintable()
+                    and not line.isspace()
+                ):
+                    break
+            else:
+                if len(lines) > 1:
+                    wire = more + crlf_more.join(lines[:-1]) + crlf_last + lines[-1]
+                    return _new_reply(code, st, lines, wire)
+                if lines:
+                    return _new_reply(code, st, lines, last + lines[0])
         lines = clean_text(message, prefix_len, utf8=utf8)
         if not lines:
             return default.with_code(code)

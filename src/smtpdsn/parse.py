@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from typing import Final, Protocol
 
 from .errors import ReplySyntaxError, StatusSyntaxError
-from .reply import MAX_LINE_OCTETS, Reply, clean_text
+from .registry import ENTRIES
+from .reply import MAX_LINE_OCTETS, Reply, _new_reply, clean_text
 from .status import STATUS_PATTERN, EnhancedStatus
 
 __all__ = ["from_aiosmtplib", "from_smtplib", "parse_reply", "replies_from_refused"]
@@ -32,10 +33,26 @@ __all__ = ["from_aiosmtplib", "from_smtplib", "parse_reply", "replies_from_refus
 _LINE: Final = re.compile(r"([2-5][0-5][0-9])([- ]?)(.*)", re.DOTALL)
 # Something that looks like an enhanced code (digit.digits.digits) at the start of text.
 _CANDIDATE: Final = re.compile(r"([0-9]+\.[0-9]+\.[0-9]+)(?: |$)")
-# The common case, one line with a valid enhanced code and plain ASCII text.
-_ONE_LINE: Final = re.compile(rf"([245][0-5][0-9]) ({STATUS_PATTERN}) ([\x20-\x7e]+)\r?\n?")
+# The common case, one line with a valid enhanced code and plain ASCII text. Groups: the
+# line without its line end, the code, the status, the text.
+_ONE_LINE: Final = re.compile(rf"(([245][0-5][0-9]) ({STATUS_PATTERN}) ([\x20-\x7e]+))\r?\n?")
+# The same for several lines: every line has the first line's code and status, "-" after
+# the code on all lines but the last. Groups: the code, the status.
+_MULTI_LINE: Final = re.compile(
+    rf"([245][0-5][0-9])-({STATUS_PATTERN}) [\x20-\x7e]+\r?\n"
+    r"(?:\1-\2 [\x20-\x7e]+\r?\n)*"
+    r"\1 \2 [\x20-\x7e]+\r?\n?"
+)
+_CODE_VALUES: Final = {str(code): code for code in range(200, 600)}
+# Registered, not deprecated statuses by their text: parsed already, and canonical.
+_PLAIN_STATUS: Final = {
+    str(status): status
+    for status in (EnhancedStatus(c, s, d) for (s, d) in ENTRIES for c in (2, 4, 5))
+    if not status.deprecated
+}
 _BAD_CHAR: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x80-\x9f\u2028\u2029]")
 _MAX_TEXT: Final = MAX_LINE_OCTETS - 2 - 4
+_MAX_LINE: Final = MAX_LINE_OCTETS - 2  # a line without its CRLF
 
 
 def _fail(strict: bool, message: str, line: int | None = None) -> None:
@@ -63,11 +80,21 @@ def parse_reply(data: str | bytes | bytearray, *, strict: bool = True) -> Reply:
     """
     if isinstance(data, str):
         m = _ONE_LINE.fullmatch(data)
-        if m is not None and m[1][0] == m[2][0] and len(data) <= MAX_LINE_OCTETS:
-            status = EnhancedStatus.parse(m[2])
-            if not status.deprecated:
-                wire = data.rstrip("\r\n")
-                return Reply._build(int(m[1]), status, (m[3],), wire)
+        if m is not None:
+            wire, code, status_text, line = m.groups()
+            status = _PLAIN_STATUS.get(status_text)
+            if status is None:
+                status = EnhancedStatus.parse(status_text)
+                if status.deprecated:
+                    status = None
+            # The limit counts the CRLF, whether or not ``data`` has one.
+            if status is not None and code[0] == status_text[0] and len(wire) <= _MAX_LINE:
+                return _new_reply(_CODE_VALUES[code], status, (line,), wire)
+        m = _MULTI_LINE.fullmatch(data)
+        if m is not None:
+            reply = _plain_multi_line(data, m[1], m[2])
+            if reply is not None:
+                return reply
         text = data
     elif isinstance(data, bytes | bytearray):
         try:
@@ -78,6 +105,28 @@ def parse_reply(data: str | bytes | bytearray, *, strict: bool = True) -> Reply:
     else:
         raise ReplySyntaxError(f"a reply must be str or bytes, got {type(data).__name__}")
     return _parse_lines(text, strict)
+
+
+def _plain_multi_line(text: str, code: str, status_text: str) -> Reply | None:
+    """The reply for ``text``, which ``_MULTI_LINE`` matched, when no rule needs a look.
+
+    None when the status is not of the code's class, is deprecated, or a line is too long:
+    the full parser then reports the problem or canonicalises the status.
+    """
+    if code[0] != status_text[0]:
+        return None
+    status = _PLAIN_STATUS.get(status_text)
+    if status is None:
+        status = EnhancedStatus.parse(status_text)
+        if status.deprecated:
+            return None
+    raw = text.splitlines()  # ASCII-only with CRLF or LF ends: exactly the reply's lines
+    if max(map(len, raw)) > _MAX_LINE:
+        return None
+    skip = len(status_text) + 5  # "550-5.1.1 "
+    return _new_reply(
+        _CODE_VALUES[code], status, tuple([line[skip:] for line in raw]), "\r\n".join(raw)
+    )
 
 
 def _parse_lines(text: str, strict: bool) -> Reply:

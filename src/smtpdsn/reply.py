@@ -161,14 +161,11 @@ def clean_text(
 
 def render_lines(code: int, status: EnhancedStatus | None, lines: tuple[str, ...]) -> str:
     """The wire text of a reply (lines joined by CRLF, no final CRLF)."""
-    if status is None:
-        head = f"{code}-"
-        last = f"{code} "
-    else:
-        head = f"{code}-{status} "
-        last = f"{code} {status} "
+    status_text = "" if status is None else f"{status} "  # EnhancedStatus.__str__: once
+    last = f"{code} {status_text}"
     if len(lines) == 1:
         return last + lines[0] if lines[0] else last.rstrip(" ")
+    head = f"{code}-{status_text}"
     parts = [(head + t if t else head.rstrip(" ")) for t in lines[:-1]]
     parts.append(last + lines[-1] if lines[-1] else last.rstrip(" "))
     return "\r\n".join(parts)
@@ -338,6 +335,25 @@ class Reply(str):
         return self.code, "\n".join(line[4:].strip(" \t") for line in self.split("\r\n")).encode(
             "utf-8"
         )
+
+
+_str_new: Final = str.__new__
+
+
+def _new_reply(
+    code: int, status: EnhancedStatus | None, lines: tuple[str, ...], wire: str
+) -> Reply:
+    """``Reply._build`` for callers that already have the wire text (the hot paths).
+
+    A plain function: no classmethod binding, no ``wire is None`` test. The values must
+    already be checked, and ``wire`` must be exactly ``render_lines(code, status, lines)``.
+    """
+    self = _str_new(Reply, wire)
+    fields = self.__dict__
+    fields["code"] = code
+    fields["status"] = status
+    fields["lines"] = lines
+    return self
 
 
 def _rebuild(code: int, status: str | None, lines: tuple[str, ...]) -> Reply:
