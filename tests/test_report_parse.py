@@ -304,6 +304,11 @@ DEVIATIONS = [
         [],
     ),
     (
+        "comment after the action is not a deviation",
+        SIMPLE.replace("Action: failed", "Action: FAILED (mailbox unknown)"),
+        [],
+    ),
+    (
         "trailing text in Status",
         SIMPLE.replace("Status: 5.1.1", "Status: 5.1.1 user unknown"),
         ["line 7: Status '5.1.1 user unknown' has text after the code that is not a (comment)"],

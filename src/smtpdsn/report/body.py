@@ -30,6 +30,7 @@ recipient group, lines that are not fields.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Final
 
@@ -74,6 +75,7 @@ _STARTS_GROUP: Final = ("original-recipient", "final-recipient", "action", "stat
 # Non-standard action words seen in real reports, and how they are read.
 _ACTION_ALIASES: Final = {"expired": Action.FAILED}
 _ACTIONS: Final = {a.value: a for a in Action}
+_COMMENT: Final = re.compile(r"\([^()]*\)")
 
 
 class Notes:
@@ -284,7 +286,8 @@ def _read_recipient(items: list[RawField], notes: Notes) -> RecipientStatus | No
 
 def _read_action(item: RawField, rcpt: RecipientStatus, notes: Notes) -> None:
     rcpt.action_text = item.value
-    word = item.value.lower()
+    # RFC 822 lets a comment follow a structured field's value: "failed (bounced)".
+    word = _COMMENT.sub("", item.value).strip(" \t").lower()
     action = _ACTIONS.get(word)
     if action is not None:
         rcpt.action = action
