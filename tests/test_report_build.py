@@ -356,6 +356,37 @@ class TestWithoutSmtputf8:
         )
 
 
+class TestHarakaFaultsAvoided:
+    """The outbound-bounce faults of Haraka (../shared/reference/haraka-behaviour.md)."""
+
+    @pytest.mark.parametrize("status", ["5.7.26", "4.7.650", "5.1.10"])
+    def test_multi_digit_enhanced_codes_give_a_status_field(self, status: str) -> None:
+        code = 550 if status[0] == "5" else 450
+        msg = build([RecipientOutcome("b@example.org", Reply(code, status, "refused"))])
+        assert f"\r\nStatus: {status}\r\n".encode() in bytes(msg)
+        assert str(parse_reports(bytes(msg))[0].recipients[0].status) == status
+
+    def test_remote_mta_has_its_type(self) -> None:
+        msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER, remote_mta="mx.example.org")])
+        assert b"\r\nRemote-MTA: dns; mx.example.org\r\n" in bytes(msg)
+
+    def test_original_envelope_id_comes_only_from_envid(self) -> None:
+        msg = build([RecipientOutcome("b@example.org", NO_SUCH_USER)])
+        assert b"Original-Envelope-Id" not in bytes(msg)
+        assert parse_reports(bytes(msg))[0].original_envelope_id is None
+        with_envid = build([RecipientOutcome("b@example.org", NO_SUCH_USER)],
+                           mail_params=MailParams(envid="E-1"))
+        assert parse_reports(bytes(with_envid))[0].original_envelope_id == "E-1"
+
+    def test_the_original_message_is_not_copied_into_the_status_part(self) -> None:
+        original = b"Subject: x\r\nFinal-Recipient: rfc822; evil@example.com\r\n\r\nbody\r\n"
+        msg = build_report(original, [RecipientOutcome("b@example.org", NO_SUCH_USER)],
+                           sender="a@example.com", reporting_mta="mx.example.net")
+        assert msg is not None
+        [report] = parse_reports(bytes(msg), strict=True)
+        assert [str(r.final_recipient) for r in report.recipients] == ["rfc822; b@example.org"]
+
+
 class TestSafety:
     def test_diagnostic_with_line_breaks_cannot_inject(self) -> None:
         nasty = "timed out\r\nBcc: victim@example.com\r\n\r\nFinal-Recipient: rfc822; x@y\x00\x1b"
