@@ -20,9 +20,9 @@ def test_docs_report_md_examples() -> None:
     assert result.attempted >= 10
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("name", ["", *MODULES])
 def test_module_docstring_examples(name: str) -> None:
-    module = importlib.import_module(f"smtpdsn.report.{name}")
+    module = importlib.import_module(f"smtpdsn.report.{name}" if name else "smtpdsn.report")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
 

@@ -2,6 +2,20 @@
 
 Build a bounce with :func:`build_report`, read one with :func:`parse_reports`. Both use
 only the standard library's :mod:`email` package and the core's registry and reply types.
+
+>>> from smtpdsn.reply import Reply
+>>> dsn = build_report(
+...     b"Subject: hello\\r\\n\\r\\nHi\\r\\n",
+...     [RecipientOutcome("bob@example.org", Reply(550, "5.1.1", "No such user"))],
+...     sender="alice@example.com",
+...     reporting_mta="mx.example.net",
+... )
+>>> [report] = parse_reports(bytes(dsn))
+>>> rcpt = report.recipients[0]
+>>> str(rcpt.final_recipient), rcpt.action, str(rcpt.status), rcpt.diagnostic_reply
+('rfc822; bob@example.org', <Action.FAILED: 'failed'>, '5.1.1', Reply(550, '5.1.1', 'No such user'))
+>>> build_report(b"", [], sender="", reporting_mta="mx.example.net") is None  # null sender
+True
 """
 
 from __future__ import annotations
