@@ -148,7 +148,7 @@ def test_sync_hooks_run_in_a_thread_with_a_timeout(caplog: pytest.LogCaptureFixt
             "550 5.7.1 Delivery not authorized, message refused",
         ),
         (DENYDISCONNECT, "550 5.0.0 Rejected, closing connection"),
-        ((DENYSOFTDISCONNECT, smtpdsn.net_system_congested()), "450 4.4.5 Mail system congestion"),
+        ((DENYSOFTDISCONNECT, smtpdsn.net_system_congested()), "421 4.4.5 Mail system congestion"),
         (DENYSOFTDISCONNECT, "421 4.0.0 Try again later, closing connection"),
         (DISCONNECT, "421 4.0.0 Closing connection"),
         ((DISCONNECT, smtpdsn.Reply(221, "2.0.0", "Bye now")), "221 2.0.0 Bye now"),

@@ -61,7 +61,7 @@ EXPECTED: dict[tuple[Verdict, str], str] = {
     (DENYSOFT, "221"): "450 4.0.0 Temporarily rejected, try again later",
     (DENYSOFT, "4xx"): "450 4.2.2 Mailbox full",
     (DENYSOFT, "5xx"): "450 4.1.1 No such user",
-    (DENYSOFT, "554"): "454 4.7.1 Delivery not authorized, message refused",
+    (DENYSOFT, "554"): "450 4.7.1 Delivery not authorized, message refused",
     (DENYSOFT, "421"): "421 4.3.2 Shutting down",
     (DENYSOFT, "no-status-5xx"): "450 plain",
     (DENYDISCONNECT, "none"): "550 5.0.0 Rejected, closing connection",
@@ -79,17 +79,17 @@ EXPECTED: dict[tuple[Verdict, str], str] = {
     (DENYSOFTDISCONNECT, "lines"): "421-4.0.0 one\r\n421 4.0.0 two",
     (DENYSOFTDISCONNECT, "2xx"): "421 4.0.0 Try again later, closing connection",
     (DENYSOFTDISCONNECT, "221"): "421 4.0.0 Try again later, closing connection",
-    (DENYSOFTDISCONNECT, "4xx"): "450 4.2.2 Mailbox full",
-    (DENYSOFTDISCONNECT, "5xx"): "450 4.1.1 No such user",
-    (DENYSOFTDISCONNECT, "554"): "454 4.7.1 Delivery not authorized, message refused",
+    (DENYSOFTDISCONNECT, "4xx"): "421 4.2.2 Mailbox full",
+    (DENYSOFTDISCONNECT, "5xx"): "421 4.1.1 No such user",
+    (DENYSOFTDISCONNECT, "554"): "421 4.7.1 Delivery not authorized, message refused",
     (DENYSOFTDISCONNECT, "421"): "421 4.3.2 Shutting down",
-    (DENYSOFTDISCONNECT, "no-status-5xx"): "450 plain",
+    (DENYSOFTDISCONNECT, "no-status-5xx"): "421 plain",
     (DISCONNECT, "none"): "421 4.0.0 Closing connection",
     (DISCONNECT, "text"): "421 4.0.0 plugin text",
     (DISCONNECT, "lines"): "421-4.0.0 one\r\n421 4.0.0 two",
     (DISCONNECT, "2xx"): "421 4.0.0 Closing connection",
     (DISCONNECT, "221"): "221 2.0.0 Bye",
-    (DISCONNECT, "4xx"): "450 4.2.2 Mailbox full",
+    (DISCONNECT, "4xx"): "421 4.2.2 Mailbox full",
     (DISCONNECT, "5xx"): "550 5.1.1 No such user",
     (DISCONNECT, "554"): "554 5.7.1 Delivery not authorized, message refused",
     (DISCONNECT, "421"): "421 4.3.2 Shutting down",
@@ -134,6 +134,14 @@ def test_haraka_fault_denysoft_with_a_5xx_factory_sends_450_keeping_subject_and_
     res = resolve(DENYSOFT, smtpdsn.no_such_user())
     assert res.reply == "450 4.1.1 No such user"
     assert res.adjusted == "DENYSOFT with a 550 reply: sent 450 to agree with the verdict"
+
+
+def test_a_transient_reply_that_closes_is_sent_as_421() -> None:
+    res = resolve(DENYSOFTDISCONNECT, smtpdsn.net_system_congested())
+    assert res.reply == "421 4.4.5 Mail system congestion" and res.disconnect
+    assert res.adjusted == (
+        "DENYSOFTDISCONNECT with a 450 reply: sent 421, the code for closing the connection"
+    )
 
 
 def test_adjusted_message_for_accept_contradiction() -> None:

@@ -30,7 +30,12 @@ reply sends 554). When it contradicts the verdict:
   reply, because its text would describe the opposite of what the server does.
 
 Either way :attr:`Resolution.adjusted` says what was changed, for the server's log.
-DISCONNECT sends a plugin's 221, 4xx or 5xx reply as it is, anything else becomes 421.
+
+Closing the connection: RFC 5321 section 3.8 lets a server close on its own only after a
+421, so a transient reply that closes (DENYSOFTDISCONNECT, or DISCONNECT with a 4xx reply) is
+always sent as 421, keeping the plugin's status subject, detail and text. DENYDISCONNECT
+sends its 5xx and closes, as Haraka does. DISCONNECT sends a plugin's 221 or 5xx reply as it
+is; any other reply becomes the default 421.
 """
 
 from __future__ import annotations
@@ -107,8 +112,9 @@ _DEFAULTS: Final = {
     DENYSOFTDISCONNECT: Reply(421, "4.0.0", "Try again later, closing connection"),
     DISCONNECT: Reply(421, "4.0.0", "Closing connection"),
 }
-# Codes that exist in both classes with the same meaning in RFC 5321 / RFC 4954.
-_TRANSIENT_CODES: Final = frozenset({421, 450, 451, 452, 454, 455})
+# Codes that exist in both classes with the same meaning in RFC 5321 (454 is left out: it
+# means "TLS not available" or "temporary authentication failure", not "try later").
+_TRANSIENT_CODES: Final = frozenset({421, 450, 451, 452, 455})
 _PERMANENT_CODES: Final = frozenset({500, 501, 502, 503, 504, 550, 552, 553, 554, 555})
 
 
@@ -163,8 +169,10 @@ def resolve(verdict: Verdict, answer: Reply | str | Sequence[str] | None = None)
         return Resolution(verdict, Reply(default.code, default.status, answer), closes)
     want = _CLASS.get(verdict)
     if want is None:  # DISCONNECT
-        if answer.code == 221 or answer.is_failure:
+        if answer.code == 221 or answer.is_permanent:
             return Resolution(verdict, answer, True)
+        if answer.is_transient:
+            return _closing(verdict, answer, answer)
         return Resolution(
             verdict,
             default,
@@ -173,9 +181,13 @@ def resolve(verdict: Verdict, answer: Reply | str | Sequence[str] | None = None)
         )
     have = answer.code // 100
     if have == want:
+        if closes and want == 4:
+            return _closing(verdict, answer, answer)
         return Resolution(verdict, answer, closes)
     if want != 2 and have in (4, 5):
         sent = _other_class(answer, want)
+        if closes and want == 4:
+            return _closing(verdict, answer, sent)
         return Resolution(
             verdict,
             sent,
@@ -189,4 +201,18 @@ def resolve(verdict: Verdict, answer: Reply | str | Sequence[str] | None = None)
         closes,
         f"{verdict.value} with a {answer.code} reply contradicts the verdict; sent the "
         f"default {default.code} reply instead",
+    )
+
+
+def _closing(verdict: Verdict, answer: Reply, transient: Reply) -> Resolution:
+    """A transient reply that closes the connection goes out as 421 (RFC 5321 section 3.8)."""
+    if transient.code == 421 and transient is answer:
+        return Resolution(verdict, answer, True)
+    sent = transient.with_code(421)
+    return Resolution(
+        verdict,
+        sent,
+        True,
+        f"{verdict.value} with a {answer.code} reply: sent 421, the code for closing the "
+        "connection",
     )
