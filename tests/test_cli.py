@@ -103,3 +103,27 @@ def test_console_script_and_module_agree() -> None:
         capture_output=True, text=True, check=True,
     )
     assert proc.stdout == "550 5.1.1 No such user\n"
+
+
+def test_classify_and_serve_are_wired_in(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support import CORPUS
+
+    sample = CORPUS / "set-of-emails" / "maildir" / "bsd" / "lhost-postfix-05.eml"
+    assert main(["classify", str(sample)]) == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert row["recipient"] == "kijitora@example.org" and row["status"] == "4.1.1"
+    proc = subprocess.run(
+        [sys.executable, "-m", "smtpdsn", "serve", "--help"],
+        capture_output=True, text=True, check=True,
+    )
+    assert "--rules" in proc.stdout and "--maildir" in proc.stdout
+
+
+def test_importing_smtpdsn_does_not_import_aiosmtpd() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, smtpdsn, smtpdsn.cli; smtpdsn.cli._parser(); "
+         "print('aiosmtpd' in sys.modules)"],
+        capture_output=True, text=True, check=True,
+    )
+    assert proc.stdout.strip() == "False"

@@ -14,6 +14,11 @@ b'452 4.2.2 Quota exceeded\\r\\n'
 from __future__ import annotations
 
 from ._version import __version__
+from .dsnparams import (
+    DSNParameterError,
+    MailParams,
+    RcptParams,
+)
 from .errors import (
     DSNError,
     InvalidReplyError,
@@ -169,10 +174,13 @@ __all__ = [
     "OK",
     "SUBJECTS",
     "DSNError",
+    "DSNParameterError",
     "EnhancedStatus",
     "Factory",
     "FactoryInfo",
     "InvalidReplyError",
+    "MailParams",
+    "RcptParams",
     "RegistryEntry",
     "Reply",
     "ReplySyntaxError",

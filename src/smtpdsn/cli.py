@@ -1,4 +1,5 @@
-"""The ``smtpdsn`` command line: explain, list, reply, parse (and serve, with the server extra).
+"""The ``smtpdsn`` command line: explain, list, reply, parse, classify, and serve (which needs
+the server extra, ``pip install smtpdsn[server]``).
 
 Every command writes its result to stdout. A bad argument prints one line to stderr and
 exits with status 2, without a traceback.
@@ -262,8 +263,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="parse SMTP replies from stdin and print JSON lines")
     p.add_argument("--lenient", action="store_true", help="keep what is usable of bad replies")
 
+    from .classify import cli as classify_cli
     from .server import cli as server_cli
 
+    p = sub.add_parser("classify", help="classify bounce messages (files, mbox, Maildir, -)")
+    classify_cli.add_arguments(p)
     p = sub.add_parser("serve", help="run an SMTP server that answers with DSN replies")
     server_cli.add_arguments(p)
     return parser
@@ -287,6 +291,10 @@ def main(
             return _reply(args, out)
         if args.command == "parse":
             return _parse(args, out, stdin if stdin is not None else sys.stdin)
+        if args.command == "classify":
+            from .classify import cli as classify_cli
+
+            return classify_cli.run(args)
         from .server import cli as server_cli
 
         return server_cli.run(args)
