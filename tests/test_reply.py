@@ -192,3 +192,12 @@ def test_with_code_moves_the_class() -> None:
 def test_to_smtplib_matches_what_smtplib_returns() -> None:
     r = Reply(550, "5.1.1", ["a", "b"])
     assert r.to_smtplib() == (550, b"5.1.1 a\n5.1.1 b")
+
+
+def test_huge_text_is_wrapped_in_linear_time() -> None:
+    """Two million characters (the old wrapper re-encoded the rest on every line)."""
+    text = "é" * 2_000_000
+    r = Reply(550, "5.1.1", text, utf8=True)
+    assert "".join(r.lines) == text
+    lenient = parse_reply("550 5.1.1 " + "x" * 2_000_000, strict=False)
+    assert "".join(lenient.lines) == "x" * 2_000_000

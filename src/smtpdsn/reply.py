@@ -113,27 +113,32 @@ def _split(text: str | Iterable[str]) -> list[str]:
 
 
 def _wrap(line: str, limit: int, utf8: bool) -> list[str]:
-    """Split ``line`` into pieces of at most ``limit`` octets, at spaces where possible."""
+    """Split ``line`` into pieces of at most ``limit`` octets, at spaces where possible.
+
+    Linear in the length of ``line``: each piece looks only at the next ``limit + 1``
+    characters (a character is at least one octet).
+    """
     size = len(line.encode()) if utf8 else len(line)
     if size <= limit:
         return [line]
     pieces: list[str] = []
-    rest = line
-    while rest:
+    pos, end = 0, len(line)
+    while pos < end:
+        window = line[pos : pos + limit + 1]
         if utf8:
-            cut = len(rest.encode()[:limit].decode("utf-8", "ignore"))
+            cut = len(window[:limit].encode()[:limit].decode("utf-8", "ignore"))
         else:
-            cut = min(limit, len(rest))
-        if cut >= len(rest):
-            pieces.append(rest)
+            cut = min(limit, len(window))
+        if pos + cut >= end:
+            pieces.append(line[pos:])
             break
-        space = rest.rfind(" ", 1, cut + 1)
+        space = window.rfind(" ", 1, cut + 1)
         if space > 0:
-            pieces.append(rest[:space])
-            rest = rest[space + 1 :]
+            pieces.append(line[pos : pos + space])
+            pos += space + 1
         else:
-            pieces.append(rest[:cut])
-            rest = rest[cut:]
+            pieces.append(line[pos : pos + cut])
+            pos += cut
     return pieces
 
 
