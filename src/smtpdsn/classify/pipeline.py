@@ -26,6 +26,7 @@ from .families import recognise
 from .hardsoft import is_hard_bounce
 from .message import MailView
 from .model import Action, Bounce, ClassifyResult, Reason
+from .providers import gmail_state, provider_reason
 from .reasons import reason_from_status, reason_from_text
 from .text import find_command, find_reply_code, find_status
 
@@ -34,6 +35,8 @@ __all__ = ["REASON_STATUS", "classify_view"]
 _MAX_DIAGNOSTIC: Final = 1000
 # "550-5.7.1 text 550 5.7.1 more text": the prefix of each line of a multi-line reply.
 _CONTINUED: Final = re.compile(r"(?:(?<=\s)|^)[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?(?=\S)")
+# A reply code written twice ("The error that the other server returned was: 550 550 ...").
+_DOUBLED: Final = re.compile(r"(?<![\d.])([245]\d\d) \1(?= )")
 
 #: The status a reason implies when the message gives none (subject.detail).
 REASON_STATUS: Final[dict[Reason, tuple[int, int]]] = {
@@ -58,6 +61,10 @@ _REFUSED_AT_CONNECT: Final = frozenset(
 )
 
 
+#: Reasons a Gmail "(state N)" overrides: the text said nothing clearer.
+_STATE_DECIDES: Final = frozenset({None, Reason.REJECTED, Reason.ONHOLD, Reason.UNDEFINED})
+
+
 def _vague(status: EnhancedStatus) -> bool:
     return status.subject == 0 and status.detail == 0
 
@@ -77,12 +84,18 @@ def _prefer(
 
 
 def _reason(
-    c: Candidate, status: EnhancedStatus | None, diag: str, command: str, reply: int | None
+    c: Candidate, status: EnhancedStatus | None, diag: str, command: str, reply: int | None,
+    mta: str = "",
 ) -> Reason:
     if c.reason is not None:
         return c.reason
     if (status is not None and status.class_ == 2) or c.action is Action.DELIVERED:
         return Reason.DELIVERED
+    lowered = diag.lower()
+    hosts = f"{c.remote_mta} {c.recipient} {mta} {lowered}".lower()
+    found = provider_reason(hosts, lowered, command, status)
+    if found is not None:
+        return found  # the recognised provider's own meaning of its words
     found = reason_from_text(diag)
     subject = status.subject if status is not None else 0
     if (
@@ -142,6 +155,8 @@ def _derive_status(
 
 def _unwrap(diag: str) -> str:
     """Drop the reply code and status repeated on each line of a multi-line reply."""
+    if _DOUBLED.search(diag):
+        diag = _DOUBLED.sub(r"\1", diag)  # Gmail's "550 550 5.1.1 ...": one reply
     first = _CONTINUED.search(diag)
     if first is None:
         return diag
@@ -154,7 +169,18 @@ def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bou
     status, source = _prefer(c.status, find_status(diag))
     reply = c.reply_code if c.reply_code is not None else find_reply_code(diag)
     command = c.command or find_command(diag) or find_command(c.context[:2000])
-    reason = _reason(c, status, diag, command, reply)
+    state = gmail_state(diag) if mta == "gmail" else None
+    if state is not None:
+        # Gmail's "(state N)": the SMTP stage its client had reached, and its meaning.
+        command = state[0]
+        if state[2] and c.reason is None:
+            reason = state[1]
+        else:
+            reason = _reason(c, status, diag, command, reply, mta)
+            if reason_from_text(diag) in _STATE_DECIDES:
+                reason = state[1]  # the text says nothing clearer than the state
+    else:
+        reason = _reason(c, status, diag, command, reply, mta)
     if status is None:
         status = _derive_status(reason, reply, c.action)
         source = "reason" if status is not None else ""

@@ -39,8 +39,9 @@ _PAIR_RE: Final = re.compile(
 )
 # A reply code where servers write it: line start, after "said:", "reply:", ": ", "<<<".
 _REPLY_RE: Final = re.compile(
-    r"(?:^|said:?|reply:|replied:|returned:|response:|responded:|error:|<<<|: |\(|\[|\bcode:? )"
-    r"[ \t]*([245][0-5]\d)(?=[ \-]|$)(?![ -]?\d{3})",
+    r"(?:^|said:?|reply:|replied:|returned:|response:|responded:|error:|<<<|: |\(|\[|\bcode:? |"
+    r"error_code ?:)"  # Zoho: "ERROR_CODE :550, ERROR_CODE :5.1.1 ..."
+    r"[ \t]*([245][0-5]\d)(?=[ \-,]|$)(?![ -]?\d{3})",
     re.IGNORECASE | re.MULTILINE,
 )
 # Elsewhere, a reply code followed by what servers put after one: "550 User ...",
