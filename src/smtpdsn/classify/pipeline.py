@@ -107,6 +107,11 @@ def _reason(
         # and no 5.1.x status to back it: the recipient's filter refused the message, not
         # the address (sisimai's rule; the address is not known to be bad, so soft). When
         # the reporting MTA itself found no such user (no reply code), it is userunknown.
+        # When the reporting MTA's comment on the status says more ("5.2.1 (mailbox
+        # disabled, not accepting messages)"), that is the reason.
+        said = reason_from_text(c.status_comment) if c.status_comment else None
+        if said is not None and said is not Reason.USERUNKNOWN:
+            return said
         return Reason.FILTERED
     if command == "MAIL" and found in (Reason.HOSTUNKNOWN, Reason.USERUNKNOWN):
         return Reason.REJECTED  # refused after MAIL FROM: the sender's address is at fault

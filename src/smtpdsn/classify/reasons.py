@@ -93,6 +93,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.POLICYVIOLATION, r"content presents a potential security issue"),
     (R.SPAMDETECTED, r"blacklisted (?:url|link)|\buribl\b|\bsurbl\b"),
     # -- relaying ------------------------------------------------------------------------------
+    # "not permitted to relay ... without authentication": the client must authenticate.
+    (R.SECURITYERROR, r"turn on smtp authentication|relay[^.]{0,60}without authentication"),
     (R.NORELAYING, r"relay(?:ing)? (?:access )?(?:denied|not (?:permitted|allowed|authorized)|"
      r"prohibited|refused)|(?:unable|not permitted|not allowed|cannot|can't) (?:to )?relay|"
      r"(?:we|i) do not relay|relay not permitted|no relaying|open relay|"
@@ -202,7 +204,9 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.FAILEDSTARTTLS, r"starttls|\btls\b[^.]{0,40}(?:required|fail|negotiat|handshake)|"
      r"encryption (?:is )?required|must issue a starttls"),
     # -- policy --------------------------------------------------------------------------------
-    (R.CONTENTERROR, r"header (?:error|syntax|field)|(?:invalid|malformed|illegal|bad) "
+    # Sendmail milters and Exim ACLs: "554 5.7.0 Header error", a header refused by policy.
+    (R.POLICYVIOLATION, r"\bheader error\b"),
+    (R.CONTENTERROR, r"header (?:syntax|field)|(?:invalid|malformed|illegal|bad) "
      r"(?:header|mime|content|character|message format)|mime (?:error|syntax)|"
      r"content error|improper (?:use|format)|8-?bit|encoding error"),
     (R.POLICYVIOLATION, r"polic(?:y|ies)|prohibited|not (?:allowed|permitted) by|"

@@ -40,6 +40,9 @@ class Candidate:
     feedback_type: str = ""
     #: The diagnostic type of an RFC 3464 Diagnostic-Code (smtp, x-unix, x-postfix ...).
     diagnostic_type: str = ""
+    #: The comment after the report's Status ("5.2.1 (mailbox disabled, not accepting
+    #: messages)"): the reporting MTA's own reading of the status.
+    status_comment: str = ""
     #: Text around the recipient (the notice), read for the SMTP command when the
     #: diagnostic does not name it; never shown.
     context: str = ""

@@ -59,6 +59,11 @@ def _status(value: str) -> EnhancedStatus | None:
         return None
 
 
+def _comment(value: str) -> str:
+    start = value.find("(")
+    return value[start + 1 :].rstrip().rstrip(")").strip() if start >= 0 else ""
+
+
 def _action(value: str) -> Action | None:
     value = value.strip().lower()
     return _ACTIONS.get(value) or _ACTION_ALIASES.get(value)
@@ -164,6 +169,7 @@ def _from_stdlib(view: MailView, parts: list[Message] | list[str]) -> list[Candi
                 Candidate(
                     recipient=clean_address(final),
                     status=_status(group.get("status", "")),
+                    status_comment=_comment(group.get("status", "")),
                     diagnostic=one_line(diag),
                     diagnostic_type=dtype,
                     action=_action(group.get("action", "")),
@@ -195,6 +201,7 @@ def _from_reader(view: MailView) -> list[Candidate] | None:  # pragma: no cover 
                 Candidate(
                     recipient=clean_address(str(final.value)),
                     status=rcpt.status,
+                    status_comment=str(getattr(rcpt, "status_comment", "") or ""),
                     diagnostic=one_line(str(diag.value)) if diag is not None else "",
                     diagnostic_type=str(diag.type).lower() if diag is not None else "",
                     action=action,
