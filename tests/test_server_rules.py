@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from smtpdsn import DENY, DENYDISCONNECT, DENYSOFT, Reply
+from smtpdsn import DENY, DENYDISCONNECT, DENYSOFT, OK, Reply
 from smtpdsn.server.app import ServerConfig
 from smtpdsn.server.rules import DEFAULT_RULES, RulesError, RulesPlugin, load_rules, parse_rules
 from tests.server_support import RawClient, ServerThread
@@ -25,7 +25,11 @@ def test_default_rules() -> None:
             "550 5.7.1 Delivery not authorized, message refused",
             17,
         ),
+        # Accepted, then bounced or delayed: the reply is the one the DSN reports.
+        ("recipient", "bounce@*", OK, "550 5.1.1 No such user", 23),
+        ("recipient", "delay@*", OK, "450 4.2.2 Mailbox full", 28),
     ]
+    assert [r.then for r in rules] == [None, None, None, None, "bounce", "delay"]
 
 
 def test_rule_forms() -> None:
@@ -79,7 +83,7 @@ ERRORS = [
         '[[rule]]\nrecipient = "a@*"\nverdict = "DENY"\n\n[[rule]]\nrecipient = "b@*"\n'
         'verdict = "DENY"\nfactroy = "x"\n',
         "r.toml:8: rule 2: unknown key 'factroy'; expected address, code, factory, recipient, "
-        "sender, status, text, verdict",
+        "retry_for, sender, status, text, then, verdict",
     ),
     (
         '[[rule]]\nrecipient = "a@*"\nverdict = "REJECT"\n',

@@ -11,6 +11,8 @@ itself does not: its names are loaded on first use.
 * :class:`SMTPServer`, :class:`ServerConfig`, :func:`build_server`, :func:`serve`
   (``smtpdsn.server.app``), :class:`Maildir` and the rules (``RulesPlugin``,
   ``load_rules``, ``DEFAULT_RULES``).
+* :class:`Then` and :func:`build_bounce` (``smtpdsn.server.bounce``): accept a recipient,
+  then bounce or delay it with a DSN.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import ServerConfig, SMTPServer, build_server, serve
+    from .bounce import Then, build_bounce
     from .handler import PluginHandler
     from .maildir import Maildir
     from .plugins import HookResult, Plugin, PluginRunner
@@ -40,6 +43,8 @@ __all__ = [
     "RulesPlugin",
     "SMTPServer",
     "ServerConfig",
+    "Then",
+    "build_bounce",
     "build_server",
     "load_rules",
     "parse_rules",
@@ -60,6 +65,8 @@ _WHERE = {
     "RulesPlugin": "rules",
     "SMTPServer": "app",
     "ServerConfig": "app",
+    "Then": "bounce",
+    "build_bounce": "bounce",
     "build_server": "app",
     "load_rules": "rules",
     "parse_rules": "rules",

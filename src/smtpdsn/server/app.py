@@ -17,9 +17,13 @@ import socket
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from ..report import InvalidReportError
+from ..report.checks import host_name
+from .bounce import build_bounce
 from .handler import PluginHandler
 from .maildir import Maildir
 from .rules import DEFAULT_RULES, Rule, RulesPlugin, parse_rules
@@ -155,20 +159,49 @@ class ServerConfig:
     hostname: str | None = None
 
 
+def _reporting_mta(hostname: str, bounces: bool) -> str:
+    """The name DSNs are written with: the server's name, or ``localhost`` when that is not
+    a host name that fits a Reporting-MTA field."""
+    try:
+        host_name(hostname)
+    except InvalidReportError:
+        if bounces:
+            log.warning("%r is not a host name; DSNs name the reporting MTA localhost", hostname)
+        return "localhost"
+    return hostname
+
+
 def build_server(config: ServerConfig) -> SMTPServer:
     """The server for ``config``: its plugins, then the rules, delivering to the Maildir.
+
+    A recipient that a rule (``then = "bounce"`` / ``"delay"``) or a plugin marked in
+    ``envelope.dsn_then`` gets a DSN (:func:`~smtpdsn.server.bounce.build_bounce`), stored
+    in the Maildir after the original message in the same delivery step, before the
+    ``250``. If the DSN cannot be built or stored, neither file is kept and the client
+    gets ``451 4.3.0``.
 
     Raises:
         OSError: the Maildir cannot be created.
     """
     rules = config.rules if config.rules is not None else parse_rules(DEFAULT_RULES, "<default>")
     plugins = [*config.plugins, RulesPlugin(rules)]
+    hostname = config.hostname or socket.gethostname() or "localhost"
+    reporting_mta = _reporting_mta(hostname, any(rule.then for rule in rules))
     deliver = None
     if config.maildir is not None:
         maildir = Maildir(config.maildir)
 
+        def store(envelope: Any) -> str:
+            original = envelope.original_content or b""
+            dsn = build_bounce(envelope, reporting_mta=reporting_mta, arrival=datetime.now(UTC))
+            if dsn is None:
+                return maildir.deliver(original)
+            name, dsn_name = maildir.deliver_all([original, bytes(dsn)])
+            log.info("DSN to <%s> stored as %s", envelope.mail_from, dsn_name)
+            return name
+
         async def deliver_to_maildir(envelope: Any) -> str | None:
-            return await maildir.deliver_async(envelope.original_content or b"")
+            return await asyncio.to_thread(store, envelope)
 
         deliver = deliver_to_maildir
     handler = PluginHandler(plugins, timeout=config.plugin_timeout, deliver=deliver)
@@ -176,7 +209,7 @@ def build_server(config: ServerConfig) -> SMTPServer:
         handler,
         host=config.host,
         port=config.port,
-        hostname=config.hostname,
+        hostname=hostname,
         data_size_limit=config.max_size,
         timeout=config.timeout,
     )

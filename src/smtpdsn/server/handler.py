@@ -129,8 +129,15 @@ class PluginHandler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
-        """RCPT: the plugins' ``hook_rcpt(session, envelope, address, RcptParams)``."""
+        """RCPT: the plugins' ``hook_rcpt(session, envelope, address, RcptParams)``.
+
+        A plugin may mark the recipient in ``envelope.dsn_then`` (accept, then bounce or
+        delay). The mark is kept only when the recipient is accepted; a recipient given
+        again is marked (or not) by its last acceptance, as its DSN parameters are.
+        """
         params = parse_rcpt_params(rcpt_options)
+        marks = getattr(envelope, "dsn_then", None)
+        earlier = marks.pop(address, None) if isinstance(marks, dict) else None
         resolution = await self.runner.run(
             "rcpt", session, envelope, address, params, peer=session.peer
         )
@@ -139,6 +146,10 @@ class PluginHandler:
         if resolution.accepted:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)
+        elif isinstance(marks, dict):
+            marks.pop(address, None)
+            if earlier is not None:
+                marks[address] = earlier
         return self._apply(server, resolution)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:

@@ -14,6 +14,7 @@ import itertools
 import os
 import socket
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -66,30 +67,47 @@ class Maildir:
         Raises:
             OSError: the message could not be stored; nothing is left in ``tmp/`` or ``new/``.
         """
-        name = self.unique_name()
-        tmp = self.path / "tmp" / name
-        new = self.path / "new" / name
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        return self.deliver_all([content])[0]
+
+    def deliver_all(self, contents: Sequence[bytes]) -> list[str]:
+        """Store several messages as one step: all of them, or none.
+
+        Each message is written to ``tmp/`` and fsynced; only when every one is on disk
+        are they renamed into ``new/``, in order, and ``new/`` is fsynced once. So a
+        reader sees the first (say, the original message) no later than the second (the
+        bounce about it). Returns their file names in ``new/``.
+
+        Raises:
+            OSError: a message could not be stored; nothing of this call is left in
+                ``tmp/`` or ``new/``.
+        """
+        names = [self.unique_name() for _ in contents]
+        tmps = [self.path / "tmp" / name for name in names]
+        news = [self.path / "new" / name for name in names]
+        renamed = 0
         try:
-            try:
-                self._write(fd, content)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.rename(tmp, new)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        try:
+            for tmp, content in zip(tmps, contents, strict=True):
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    self._write(fd, content)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            for tmp, new in zip(tmps, news, strict=True):
+                os.rename(tmp, new)
+                renamed += 1
             dir_fd = os.open(self.path / "new", os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
         except BaseException:
-            new.unlink(missing_ok=True)
+            for new in news[:renamed]:
+                new.unlink(missing_ok=True)
+            for tmp in tmps[renamed:]:
+                tmp.unlink(missing_ok=True)
             raise
-        return name
+        return names
 
     async def deliver_async(self, content: bytes) -> str:
         """:meth:`deliver` in a worker thread, so the event loop keeps serving."""

@@ -12,9 +12,17 @@ pattern matches decides, and an address no rule matches is accepted::
     code = 550                   # optional: the reply code (its first digit sets the class)
     status = "5.1.1"             # optional, without a factory: the enhanced status
 
+    [[rule]]
+    recipient = "bounce@*"       # accept (250), then store a DSN in the Maildir
+    then = "bounce"              # or "delay"; verdict may be left out (it can only be OK)
+    factory = "no_such_user"     # the reply the DSN reports: 550 5.1.1 No such user
+    retry_for = "5d"             # "delay" only: Will-Retry-Until = arrival + 5 days
+
 Patterns are shell-style (``*``, ``?``, ``[abc]``) and match the whole address, ignoring
 case. ``recipient`` rules are checked at RCPT, ``sender`` rules at MAIL, ``address``
-rules at both. :data:`DEFAULT_RULES` is used when no file is given.
+rules at both. A ``then`` rule is a recipient rule: the recipient is accepted and marked
+in ``envelope.dsn_then`` (:class:`~smtpdsn.server.bounce.Then`). :data:`DEFAULT_RULES`
+is used when no file is given.
 """
 
 from __future__ import annotations
@@ -25,13 +33,15 @@ import re
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from ..errors import DSNError
 from ..factories import FACTORIES
 from ..reply import Reply
-from ..verdict import CONT, Resolution, Verdict, resolve
+from ..verdict import CONT, DENY, DENYSOFT, OK, Resolution, Verdict, resolve
+from .bounce import DEFAULT_RETRY_FOR, Then
 
 __all__ = ["DEFAULT_RULES", "Rule", "RulesError", "RulesPlugin", "load_rules", "parse_rules"]
 
@@ -57,10 +67,28 @@ factory = "mbox_disabled"
 address = "*@blocked.test"
 verdict = "DENYDISCONNECT"
 factory = "sec_unauthorized"
+
+# Accepted (250), then a DSN to the sender is stored in the Maildir next to the message.
+[[rule]]
+recipient = "bounce@*"
+then = "bounce"
+factory = "no_such_user"
+
+[[rule]]
+recipient = "delay@*"
+then = "delay"
+factory = "mbox_full"
+retry_for = "5d"
 """
 
 _FIELDS: Final = ("recipient", "sender", "address")
-_KEYS: Final = frozenset({*_FIELDS, "verdict", "factory", "text", "code", "status"})
+_KEYS: Final = frozenset(
+    {*_FIELDS, "verdict", "factory", "text", "code", "status", "then", "retry_for"}
+)
+_THEN: Final = ("bounce", "delay")
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: What the client is told at RCPT for a ``then`` rule: the recipient is accepted.
+_RECIPIENT_OK: Final = Reply(250, "2.1.5", "Recipient OK")
 
 
 class RulesError(DSNError):
@@ -80,6 +108,10 @@ class Rule:
     reply: Reply | None
     #: Where the rule is written, for messages.
     line: int
+    #: "bounce" or "delay": accept the recipient, then report ``reply`` in a DSN.
+    then: Literal["bounce", "delay"] | None = None
+    #: For "delay": Will-Retry-Until is the arrival time plus this.
+    retry_for: timedelta | None = None
 
     def matches(self, stage: str, address: str) -> bool:
         """True when this rule applies to ``address`` at ``stage`` ("mail" or "rcpt")."""
@@ -90,8 +122,33 @@ class Rule:
         return fnmatch.fnmatchcase(address.lower(), self.pattern)
 
     def resolution(self) -> Resolution:
-        """The rule's answer, through :func:`smtpdsn.resolve`."""
+        """The rule's answer, through :func:`smtpdsn.resolve` (a ``then`` rule accepts)."""
+        if self.then is not None:
+            return resolve(OK, _RECIPIENT_OK)
         return resolve(self.verdict, self.reply)
+
+    def after_accept(self) -> Then | None:
+        """What a ``then`` rule does once the message is received (None for other rules)."""
+        if self.then is None:
+            return None
+        assert self.reply is not None
+        return Then(self.then, self.reply, self.retry_for)
+
+
+def _period(value: object) -> timedelta | None:
+    """``retry_for``: whole seconds, or a string such as ``"5d"``, ``"12h"``, ``"1d12h"``."""
+    if type(value) is int:
+        seconds = value
+    elif isinstance(value, str) and re.fullmatch(r"(?:\s*\d+\s*[smhdSMHD])+\s*", value):
+        seconds = sum(
+            int(number) * _UNITS[unit.lower()]
+            for number, unit in re.findall(r"(\d+)\s*([smhdSMHD])", value)
+        )
+    else:
+        return None
+    if not 0 < seconds <= 10 * 365 * 86400:
+        return None
+    return timedelta(seconds=seconds)
 
 
 def _rule_lines(text: str) -> list[int]:
@@ -127,11 +184,41 @@ def _build(table: dict[str, Any], where: _Where, line: int) -> Rule:
     pattern = table[field]
     if not isinstance(pattern, str) or not pattern:
         raise where(field, f"{field} must be a non-empty string pattern")
-    verdict_name = table.get("verdict")
+    then = table.get("then")
+    if then is not None:
+        if not isinstance(then, str) or then.lower() not in _THEN:
+            raise where("then", f"then must be 'bounce' or 'delay'; got {then!r}")
+        then = then.lower()
+        if field != "recipient":
+            raise where(
+                "then",
+                f"then = {then!r} is for recipient rules (the DSN is about a recipient); "
+                f"this rule has {field}",
+            )
+    verdict_name = table.get("verdict", "OK" if then is not None else None)
     if not isinstance(verdict_name, str) or verdict_name.upper() not in Verdict.__members__:
         names = ", ".join(Verdict.__members__)
         raise where("verdict", f"verdict must be one of {names}; got {verdict_name!r}")
     verdict = Verdict[verdict_name.upper()]
+    if then is not None and verdict is not OK:
+        raise where(
+            "verdict",
+            f"then = {then!r} accepts the recipient first, so its verdict can only be OK "
+            f"(or left out); got {verdict.value}",
+        )
+    retry_for: timedelta | None = None
+    if "retry_for" in table:
+        if then != "delay":
+            raise where("retry_for", "retry_for is only for then = 'delay'")
+        retry_for = _period(table["retry_for"])
+        if retry_for is None:
+            raise where(
+                "retry_for",
+                "retry_for must be a number of seconds or a string such as '5d', '12h', "
+                f"'30m' or '1d12h', at most 10 years; got {table['retry_for']!r}",
+            )
+    elif then == "delay":
+        retry_for = DEFAULT_RETRY_FOR
     text = table.get("text")
     if text is not None and not (
         isinstance(text, str) or (isinstance(text, list) and all(isinstance(t, str) for t in text))
@@ -163,6 +250,9 @@ def _build(table: dict[str, Any], where: _Where, line: int) -> Rule:
             raise
         key = "status" if status is not None and "status" in str(exc) else "code"
         raise where(key, str(exc)) from None
+    if then is not None:
+        kind: Literal["bounce", "delay"] = "bounce" if then == "bounce" else "delay"
+        return _then_rule(field, pattern, kind, reply, text, factory_name, where, line, retry_for)
     if reply is None and text is not None:
         # Text alone: the verdict's default code and status with this text.
         default = resolve(verdict).reply
@@ -176,6 +266,36 @@ def _build(table: dict[str, Any], where: _Where, line: int) -> Rule:
             "replaced by the verdict's default",
         )
     return Rule(field, pattern.lower(), verdict, reply, line)
+
+
+def _then_rule(
+    field: Literal["recipient", "sender", "address"],
+    pattern: str,
+    then: Literal["bounce", "delay"],
+    reply: Reply | None,
+    text: str | list[str] | None,
+    factory_name: object,
+    where: _Where,
+    line: int,
+    retry_for: timedelta | None,
+) -> Rule:
+    """A ``then`` rule: the reply is what the DSN reports, not what the client gets."""
+    if reply is None:
+        # Nothing, or text alone: DENY's (bounce) or DENYSOFT's (delay) default reply.
+        default = resolve(DENY if then == "bounce" else DENYSOFT).reply
+        assert default is not None
+        reply = default if text is None else Reply(default.code, default.status, text)
+    key = "factory" if factory_name is not None else "code"
+    if then == "bounce" and reply.code < 400:
+        raise where(
+            key,
+            f"then = 'bounce' needs a 5xx (or 4xx) reply for the DSN to report; got {reply.code}",
+        )
+    if then == "delay" and not 400 <= reply.code < 500:
+        raise where(
+            key, f"then = 'delay' needs a 4xx reply for the DSN to report; got {reply.code}"
+        )
+    return Rule(field, pattern.lower(), OK, reply, line, then, retry_for)
 
 
 def parse_rules(text: str, filename: str = "<rules>") -> list[Rule]:
@@ -245,16 +365,28 @@ class RulesPlugin:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
 
-    def _decide(self, stage: str, address: str) -> Resolution | None:
+    def _match(self, stage: str, address: str) -> Rule | None:
         for rule in self.rules:
             if rule.verdict is not CONT and rule.matches(stage, address):
-                return rule.resolution()
+                return rule
         return None
+
+    def _decide(self, stage: str, address: str) -> Resolution | None:
+        rule = self._match(stage, address)
+        return None if rule is None else rule.resolution()
 
     async def hook_mail(self, session: Any, envelope: Any, address: str, params: Any) -> object:
         """Sender rules (and address rules) at MAIL."""
         return self._decide("mail", address)
 
     async def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
-        """Recipient rules (and address rules) at RCPT."""
-        return self._decide("rcpt", address)
+        """Recipient rules (and address rules) at RCPT. A ``then`` rule accepts the
+        recipient and marks it in ``envelope.dsn_then`` for the DSN."""
+        rule = self._match("rcpt", address)
+        if rule is None:
+            return None
+        then = rule.after_accept()
+        marks = getattr(envelope, "dsn_then", None)
+        if then is not None and isinstance(marks, dict):
+            marks[address] = then
+        return rule.resolution()

@@ -39,6 +39,7 @@ from ..dsnparams import (
     parse_esmtp_params,
     rcpt_params,
 )
+from .bounce import Then
 from .enhance import add_enhanced_status
 from .plugins import format_peer
 
@@ -61,12 +62,17 @@ class DSNEnvelope(Envelope):
         dsn_rcpt: for each accepted recipient (the address as in ``rcpt_tos``), its
             NOTIFY and ORCPT (:class:`~smtpdsn.dsnparams.RcptParams`). A recipient given
             twice keeps the parameters of its last acceptance.
+        dsn_then: the accepted recipients that are to be bounced or delayed once the
+            message is received (a rule's ``then``, or a plugin's
+            :class:`~smtpdsn.server.bounce.Then`), keyed like ``dsn_rcpt``. An entry for
+            a recipient that ends up refused is dropped.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.dsn_mail: MailParams = MailParams()
         self.dsn_rcpt: dict[str, RcptParams] = {}
+        self.dsn_then: dict[str, Then] = {}
 
 
 def _options(params: dict[str, str | None]) -> list[str]:
