@@ -8,10 +8,10 @@ new family; nothing else changes.
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 from .message import MailView
+from .prefilter import Prechecked
 
 __all__ = ["FAMILIES", "recognise"]
 
@@ -62,7 +62,7 @@ FAMILIES: Final[tuple[tuple[str, str], ...]] = (
     ("rfc3464", r"message/delivery-status"),
 )
 
-_COMPILED: Final = tuple((name, re.compile(pattern)) for name, pattern in FAMILIES)
+_COMPILED: Final = tuple((name, Prechecked(pattern)) for name, pattern in FAMILIES)
 _SIGNATURE_HEADERS: Final = (
     "From", "Subject", "X-Mailer", "X-MimeOLE", "Message-ID", "Received", "X-SES-Outgoing",
     "X-Failed-Recipients", "X-PowerMTA-VirtualMTA", "X-MS-Exchange-Message-Is-Ndr",

@@ -239,6 +239,17 @@ class MailView:
         return text
 
     @cached_property
+    def inline_original(self) -> Message | None:
+        """The header fields of a returned message inlined in a plain-text bounce (after
+        the notice), parsed once; None when there is no such text."""
+        text = self.original_text.lstrip()[:20000]
+        if not text:
+            return None
+        end = text.find("\n\n")
+        # Only the header block is read: the same fields, without parsing the body.
+        return email.message_from_string(text[: end + 1] if end >= 0 else text)
+
+    @cached_property
     def original_text(self) -> str:
         """The text after the notice (a returned message inlined in a plain-text bounce)."""
         rest = self.body_text[len(self.notice) :]

@@ -21,6 +21,7 @@ from typing import Final
 
 from ..status import EnhancedStatus
 from .model import Reason
+from .prefilter import Prechecked
 
 __all__ = ["GMAIL_STATES", "PROVIDER_RULES", "ProviderRule", "gmail_state", "provider_reason"]
 
@@ -97,7 +98,7 @@ PROVIDER_RULES: Final[tuple[ProviderRule, ...]] = (
 )
 
 _COMPILED: Final = tuple(
-    (rule, re.compile(rule.hosts), re.compile(rule.text)) for rule in PROVIDER_RULES
+    (rule, Prechecked(rule.hosts), Prechecked(rule.text)) for rule in PROVIDER_RULES
 )
 
 #: Gmail's legacy "(state N)" suffix: the SMTP stage its client reached, and what sisimai's
@@ -139,6 +140,6 @@ def provider_reason(
             continue
         if rule.status and not code.startswith(rule.status):
             continue
-        if host_re.search(hosts) and text_re.search(lowered):
+        if text_re.search(lowered) and host_re.search(hosts):
             return rule.reason
     return None

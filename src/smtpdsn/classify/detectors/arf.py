@@ -6,7 +6,6 @@ the report names none, the ``To`` of the returned message.
 
 from __future__ import annotations
 
-import email
 import re
 from email.message import Message
 from typing import Final
@@ -39,12 +38,9 @@ def _fields(text: str) -> dict[str, list[str]]:
 
 
 def _returned_to(view: MailView) -> list[str]:
-    msg: Message | None = view.returned
+    msg: Message | None = view.returned or view.inline_original
     if msg is None:
-        text = view.original_text
-        if not text:
-            return []
-        msg = email.message_from_string(text.lstrip())
+        return []
     to = msg.get("To")
     return [a for a in find_addresses(str(to))] if to is not None else []
 

@@ -182,11 +182,20 @@ def _from_stdlib(view: MailView, parts: list[Message] | list[str]) -> list[Candi
     return found
 
 
-def _from_reader(view: MailView) -> list[Candidate] | None:  # pragma: no cover - optional
+def _from_reader(view: MailView, parts: list[Message]) -> list[Candidate] | None:
+    """Read the delivery-status parts already split from the message with the project's
+    reader (its parse_delivery_status: the fields alone, so the message is not read a
+    second time); fall back to its whole-message reader when a part will not read."""
+    reports: list[Any] = []
     try:
-        reports: Any = _REPORT.parse_reports(view.raw if view.raw is not None else view.msg)
+        for part in parts:
+            is_global = content_type(part) == "message/global-delivery-status"
+            reports.append(_REPORT.parse_delivery_status(part_text(part), is_global=is_global))
     except (ValueError, LookupError, TypeError):
-        return None
+        try:
+            reports = _REPORT.parse_reports(view.raw if view.raw is not None else view.msg)
+        except (ValueError, LookupError, TypeError):
+            return None
     found: list[Candidate] = []
     for report in reports:
         for rcpt in report.recipients:
@@ -248,7 +257,8 @@ def detect(view: MailView) -> list[Candidate] | None:
             return None
         return _from_stdlib(view, [view.body_text]) or None
     # The project's reader is preferred; ours reads what it refuses.
-    found = (_from_reader(view) if _REPORT is not None else None) or _from_stdlib(view, parts)
+    found = _from_reader(view, parts) if _REPORT is not None else None
+    found = found or _from_stdlib(view, parts)
     if not found:
         return None
     notes: dict[str, str] | None = None

@@ -15,7 +15,6 @@ reads that shape:
 
 from __future__ import annotations
 
-import email
 import re
 from typing import Final
 
@@ -116,8 +115,8 @@ def _senders(view: MailView) -> set[str]:
     for name in ("From", "Sender"):
         found.update(a.lower() for a in find_addresses(view.header(name)))
     returned = view.returned
-    if returned is None and view.original_text:
-        returned = email.message_from_string(view.original_text.lstrip()[:20000])
+    if returned is None:
+        returned = view.inline_original
     if returned is not None:
         for name in ("From", "Return-Path", "Sender", "Reply-To"):
             value = returned.get(name)
@@ -170,12 +169,9 @@ def _failed_header(view: MailView) -> list[str]:
 
 def _returned_recipients(view: MailView, exclude: set[str]) -> list[str]:
     """The To and Cc of the returned message, for notices that name no recipient."""
-    returned = view.returned
+    returned = view.returned or view.inline_original
     if returned is None:
-        original = view.original_text.lstrip()
-        if not original:
-            return []
-        returned = email.message_from_string(original[:20000])
+        return []
     found: list[str] = []
     for name in ("To", "Cc"):
         value = returned.get(name)

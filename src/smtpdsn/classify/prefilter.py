@@ -1,0 +1,126 @@
+"""Keyword pre-checks for the pattern tables: skip a regular expression that cannot match.
+
+:func:`literal_factors` reads a pattern (with CPython's own regular-expression parser)
+and returns literal strings at least one of which every match of the pattern contains;
+a table row whose strings are all absent from a text is not searched (a substring test
+is many times cheaper than a regex search with a large alternation). The factors are a
+necessary condition only, so the tables give exactly the same answers with or without
+them; when a pattern holds anything the analysis does not follow, or its best factors
+are too short to help, there is no pre-check and the pattern is always searched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any, Final
+
+__all__ = ["Prechecked", "literal_factors"]
+
+#: Factors shorter than this rule out too little to pay for the test.
+MIN_LENGTH: Final = 3
+
+
+def _parser() -> Any:
+    try:  # CPython's parser of regular expressions (re._parser since 3.11)
+        return importlib.import_module("re._parser")
+    except ImportError:  # pragma: no cover - another implementation: no pre-checks
+        return None
+
+
+_PARSER: Final[Any] = _parser()
+
+
+def _best(candidates: list[frozenset[str]]) -> frozenset[str] | None:
+    best: frozenset[str] | None = None
+    for option in candidates:
+        if not option or "" in option:
+            continue
+        if best is None or (min(map(len, option)), -len(option)) > (
+            min(map(len, best)), -len(best)
+        ):
+            best = option
+    return best
+
+
+def _sequence(items: Any) -> frozenset[str] | None:
+    """Factors of a sequence of parsed items: its best literal run or required part."""
+    names = _PARSER  # re._parser re-exports the opcode constants (LITERAL, BRANCH ...)
+    candidates: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            candidates.append(frozenset({"".join(run)}))
+            run.clear()
+
+    for op, av in items:
+        if op is names.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is names.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            if add_flags or del_flags:
+                continue  # inline flags (case, ...): not followed
+            found = _sequence(sub)
+        elif op is names.BRANCH:
+            found = _branch(av[1])
+        elif op in (names.MAX_REPEAT, names.MIN_REPEAT, getattr(names, "POSSESSIVE_REPEAT", None)):
+            low, _high, sub = av
+            found = _sequence(sub) if low >= 1 else None
+        else:  # classes, anchors, look-arounds, references: no literal known
+            found = None
+        if found is not None:
+            candidates.append(found)
+    flush()
+    return _best(candidates)
+
+
+def _branch(alternatives: Any) -> frozenset[str] | None:
+    union: set[str] = set()
+    for alternative in alternatives:
+        found = _sequence(alternative)
+        if found is None:
+            return None  # one alternative has no known literal: anything may match
+        union |= found
+    return frozenset(union)
+
+
+def literal_factors(pattern: str) -> tuple[str, ...] | None:
+    """Strings one of which every match of ``pattern`` contains; None when unknown.
+
+    Only patterns without flags are analysed (the tables match lower-cased text with
+    lower-case patterns); None also when the best factors are shorter than
+    :data:`MIN_LENGTH` characters.
+    """
+    if _PARSER is None:  # pragma: no cover - not CPython
+        return None
+    try:
+        parsed = _PARSER.parse(pattern)
+        found = _sequence(parsed)
+    except Exception:  # pragma: no cover - an unexpected parser shape: no pre-check
+        return None
+    if found is None or min(map(len, found)) < MIN_LENGTH:
+        return None
+    return tuple(sorted(found, key=len))
+
+
+class Prechecked:
+    """A compiled pattern with its keyword pre-check: ``search`` is ``re.search`` exactly."""
+
+    __slots__ = ("keys", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern: re.Pattern[str] = re.compile(pattern, flags)
+        self.keys = literal_factors(pattern) if flags == 0 else None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        keys = self.keys
+        if keys is not None:
+            for key in keys:
+                if key in text:
+                    break
+            else:
+                return None
+        return self.pattern.search(text)
