@@ -270,7 +270,11 @@ def test_handler_exceptions_answer_451() -> None:
 
 
 _TEXT_LINES = st.lists(
-    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40),
+    # Text that starts with a digit could itself read as an enhanced code ("2.0.0"), which
+    # would make the "plain" reply not plain; such replies are left alone by design.
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40).filter(
+        lambda t: not t[:1].isdigit()
+    ),
     min_size=1,
     max_size=4,
 )
