@@ -15,7 +15,7 @@ import re
 from email.message import Message
 from typing import Final
 
-__all__ = ["MAX_DEPTH", "parse"]
+__all__ = ["MAX_DEPTH", "parse", "parse_headers"]
 
 #: Deeper trees go to the standard parser.
 MAX_DEPTH: Final = 12
@@ -132,3 +132,15 @@ def parse(raw: bytes) -> Message | None:
         return _entity(text, 0)
     except _NotPlain:
         return None
+
+
+def parse_headers(text: str) -> Message | None:
+    """A message of the header block ``text`` alone (no body), or None when a line is not
+    a plain header field (the caller then uses the standard parser)."""
+    try:
+        headers = _headers(text.rstrip("\n"))
+    except _NotPlain:
+        return None
+    msg = Message()
+    msg._headers = headers  # type: ignore[attr-defined]
+    return msg

@@ -138,6 +138,7 @@ class MailView:
         #: instead of flattening ``msg``).
         self.raw = raw
         self.warnings: list[str] = []
+        self._headers_seen: dict[str, str] = {}
 
     @cached_property
     def _header_map(self) -> dict[str, str]:
@@ -149,12 +150,17 @@ class MailView:
 
     def header(self, name: str) -> str:
         """The first value of header ``name`` ("" when absent), unfolded and decoded."""
+        seen = self._headers_seen.get(name)
+        if seen is not None:
+            return seen
         value = self._header_map.get(name.lower())
         if value is None:
-            return ""
-        value = " ".join(value.split())
-        if "=?" in value:
-            value = _decode_words(value)
+            value = ""
+        else:
+            value = " ".join(value.split())
+            if "=?" in value:
+                value = _decode_words(value)
+        self._headers_seen[name] = value
         return value
 
     @cached_property
@@ -194,13 +200,16 @@ class MailView:
     @cached_property
     def returned(self) -> Message | None:
         """The returned original message (message/rfc822 part), if any."""
-        for part in self.parts:
-            if content_type(part) in ("message/rfc822", "message/global"):
+        for ctype, part in self._typed_parts:
+            if ctype in ("message/rfc822", "message/global"):
                 payload = part.get_payload()
                 if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                     return payload[0]
-            if content_type(part) in ("text/rfc822-headers", "message/rfc822-headers"):
-                return email.message_from_string(part_text(part))
+            if ctype in ("text/rfc822-headers", "message/rfc822-headers"):
+                text = part_text(part).replace("\r\n", "\n")
+                end = text.find("\n\n")
+                head = text[: end + 1] if end >= 0 else text
+                return fastmime.parse_headers(head) or email.message_from_string(text)
         return None
 
     @cached_property
@@ -208,10 +217,9 @@ class MailView:
         """The decoded human-readable text parts, joined (the whole body when not MIME)."""
         texts: list[str] = []
         htmls: list[str] = []
-        for part in self.parts:
+        for ctype, part in self._typed_parts:
             if part.is_multipart():
                 continue
-            ctype = content_type(part)
             if ctype == "text/plain" or (
                 part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str)
             ):  # a multipart whose boundary was never found: read it as text
@@ -247,7 +255,8 @@ class MailView:
             return None
         end = text.find("\n\n")
         # Only the header block is read: the same fields, without parsing the body.
-        return email.message_from_string(text[: end + 1] if end >= 0 else text)
+        head = text[: end + 1] if end >= 0 else text
+        return fastmime.parse_headers(head) or email.message_from_string(head)
 
     @cached_property
     def original_text(self) -> str:

@@ -30,6 +30,13 @@ _TEXT_SIGNS: Final = re.compile(
 )
 
 
+def _text_signs(text: str) -> bool:
+    lowered = text.lower()  # a cheap pre-check: both signs need one of these words
+    if "feedback-type" not in lowered and " report" not in lowered:
+        return False
+    return _TEXT_SIGNS.search(text) is not None
+
+
 def _fields(text: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for m in _FIELD.finditer(text):
@@ -72,7 +79,7 @@ def detect(view: MailView) -> list[Candidate] | None:
         return hotmail
     if parts:
         text = "\n".join(part_text(p) for p in parts)
-    elif _TEXT_SIGNS.search(view.body_text[:_SCAN]):
+    elif _text_signs(view.body_text[:_SCAN]):
         text = view.body_text
     else:
         return None
