@@ -12,6 +12,7 @@ uses :func:`email.message_from_bytes`, which copes with everything.
 from __future__ import annotations
 
 import re
+from email import errors
 from email.message import Message
 from typing import Final
 
@@ -57,10 +58,9 @@ def _entity(text: str, depth: int) -> Message:
     else:
         head, sep, body = text.partition("\n\n")
         if not sep:
-            if "\n" not in text.rstrip("\n") and ":" in text:
-                head, body = text.rstrip("\n"), ""
-            else:
-                raise _NotPlain
+            # Header fields and no body (a feedback-report part): every line must be a
+            # field, or _headers sends the message to the feed parser.
+            head, body = text.rstrip("\n"), ""
     msg = Message()
     if head.startswith("From ") and depth == 0:
         first, _, head = head.partition("\n")
@@ -71,8 +71,11 @@ def _entity(text: str, depth: int) -> Message:
         boundary = msg.get_boundary()
         if not boundary:
             raise _NotPlain
-        parts: list[Message | str] = list(_multipart(body, boundary, depth))
+        found, closed = _multipart(body, boundary, depth)
+        parts: list[Message | str] = list(found)
         msg.set_payload(parts)
+        if not closed:  # as the feed parser: the last part runs to the end, and a defect
+            msg.defects.append(errors.CloseBoundaryNotFoundDefect())
     elif maintype == "message":
         subtype = msg.get_content_subtype()
         if subtype == "delivery-status":
@@ -95,7 +98,8 @@ def _block(text: str) -> Message:
     return msg
 
 
-def _multipart(body: str, boundary: str, depth: int) -> list[Message]:
+def _multipart(body: str, boundary: str, depth: int) -> tuple[list[Message], bool]:
+    """The parts, and whether the closing delimiter was there."""
     delimiter = "--" + boundary
     parts: list[Message] = []
     start: int | None = None
@@ -103,7 +107,17 @@ def _multipart(body: str, boundary: str, depth: int) -> list[Message]:
     while True:
         at = body.find(delimiter, pos)
         if at < 0:
-            raise _NotPlain  # no closing boundary: let the feed parser judge
+            if start is None:
+                raise _NotPlain  # no part at all: let the feed parser judge
+            # No closing delimiter (a truncated bounce): the last part runs to the end,
+            # less the line end the feed parser also drops.
+            last = body[start:]
+            last = last[:-1] if last.endswith("\n") else last
+            part = _entity(last, depth + 1)
+            if part.get_content_maintype() == "multipart":
+                raise _NotPlain  # its epilogue would need the feed parser's handling
+            parts.append(part)
+            return parts, False
         pos = at + len(delimiter)
         if at and body[at - 1] != "\n":
             continue  # not at the start of a line
@@ -115,7 +129,7 @@ def _multipart(body: str, boundary: str, depth: int) -> list[Message]:
         if start is not None:
             parts.append(_entity(body[start : at - 1 if at else 0], depth + 1))
         if closing:
-            return parts
+            return parts, True
         if end < 0:
             raise _NotPlain
         start = end + 1
