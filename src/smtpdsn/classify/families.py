@@ -62,7 +62,7 @@ FAMILIES: Final[tuple[tuple[str, str], ...]] = (
     ("rfc3464", r"message/delivery-status"),
 )
 
-_COMPILED: Final = tuple((name, Prechecked(pattern)) for name, pattern in FAMILIES)
+_COMPILED: Final = tuple((name, *Prechecked(pattern).rows()) for name, pattern in FAMILIES)
 _SIGNATURE_HEADERS: Final = (
     "From", "Subject", "X-Mailer", "X-MimeOLE", "Message-ID", "Received", "X-SES-Outgoing",
     "X-Failed-Recipients", "X-PowerMTA-VirtualMTA", "X-MS-Exchange-Message-Is-Ndr",
@@ -78,7 +78,13 @@ def recognise(view: MailView) -> str:
     ).lower()
     # The headers first (short, and the surest sign), then the start of the notice.
     for text in (head, view.notice[:1500].lower()):
-        for name, pattern in _COMPILED:
+        for name, keys, pattern in _COMPILED:
+            if keys is not None:  # the keyword pre-check (prefilter.py)
+                for key in keys:
+                    if key in text:
+                        break
+                else:
+                    continue
             if pattern.search(text):
                 return name
     return ""

@@ -124,3 +124,7 @@ class Prechecked:
             else:
                 return None
         return self.pattern.search(text)
+
+    def rows(self) -> tuple[tuple[str, ...] | None, re.Pattern[str]]:
+        """(keys, pattern), for loops that inline the pre-check."""
+        return self.keys, self.pattern

@@ -260,7 +260,9 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
 
 # Each row with its keyword pre-check (prefilter.py): a row none of whose literal
 # strings is in the text is not searched; the answers are the same, only faster.
-_COMPILED: Final = tuple((reason, Prechecked(pattern)) for reason, pattern in PHRASES)
+_COMPILED: Final = tuple(
+    (reason, *Prechecked(pattern).rows()) for reason, pattern in PHRASES
+)
 
 #: Enhanced status codes and what they mean when the text says nothing clearer.
 #: ``X`` stands for either failure class; an exact code ("5.7.1") wins over an "X." one.
@@ -308,7 +310,13 @@ def reason_from_text(text: str) -> Reason | None:
     if not text:
         return None
     lowered = text.lower()
-    for reason, pattern in _COMPILED:
+    for reason, keys, pattern in _COMPILED:
+        if keys is not None:  # the keyword pre-check: no word of the row, no search
+            for key in keys:
+                if key in lowered:
+                    break
+            else:
+                continue
         if pattern.search(lowered):
             return reason
     return None
