@@ -28,26 +28,17 @@ class _NotPlain(Exception):
     """The message needs the standard parser."""
 
 
+# One header field (name, colon, value with its continuation lines) and a whole block of
+# them: two passes in the regex engine instead of a Python loop over the lines.
+_FIELD: Final = r"[\x21-\x39\x3b-\x7e]+:[^\n]*(?:\n[ \t][^\n]*)*"
+_BLOCK_RE: Final = re.compile(rf"{_FIELD}(?:\n{_FIELD})*")
+_FIELD_RE: Final = re.compile(r"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)")
+
+
 def _headers(block: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    name = ""
-    lines: list[str] = []
-    for line in block.split("\n"):
-        if line[:1] in (" ", "\t"):
-            if not name:
-                raise _NotPlain
-            lines.append("\n" + line)
-            continue
-        if name:
-            out.append((name, "".join(lines).rstrip("\r\n")))
-        head, colon, value = line.partition(":")
-        if not colon or _NAME.fullmatch(head) is None:
-            raise _NotPlain
-        name = head
-        lines = [value.lstrip(" \t")]
-    if name:
-        out.append((name, "".join(lines).rstrip("\r\n")))
-    return out
+    if _BLOCK_RE.fullmatch(block) is None:
+        raise _NotPlain
+    return [(name, value.rstrip("\r\n")) for name, value in _FIELD_RE.findall(block)]
 
 
 def _entity(text: str, depth: int) -> Message:
