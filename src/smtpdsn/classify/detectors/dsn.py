@@ -253,7 +253,10 @@ def detect(view: MailView) -> list[Candidate] | None:
             inner = [p for p in returned.walk() if content_type(p) in _DSN_TYPES]
             if inner:
                 return _from_stdlib(view, inner) or None
-        if re.search(r"^final-recipient:", view.body_text, re.I | re.M) is None:
+        body = view.body_text
+        if "final-recipient:" not in body.lower():  # cheap pre-check of the scan below
+            return None
+        if re.search(r"^final-recipient:", body, re.I | re.M) is None:
             return None
         return _from_stdlib(view, [view.body_text]) or None
     # The project's reader is preferred; ours reads what it refuses.
