@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import email.errors
 import email.header
+import email.policy
 import re
 from email.message import Message
 from functools import cached_property
@@ -143,9 +144,19 @@ class MailView:
     @cached_property
     def _header_map(self) -> dict[str, str]:
         found: dict[str, str] = {}
-        for key, value in self.msg.items():
-            if key.lower() not in found:
-                found[key.lower()] = value if isinstance(value, str) else _text(value)
+        msg = self.msg
+        # The stored fields as read; a value with undecodable bytes (surrogates) goes
+        # through the policy as Message.items() would (it makes a Header of it).
+        fields: list[tuple[str, object]] | None = getattr(msg, "_headers", None)
+        if fields is None or msg.policy is not email.policy.compat32:
+            fields = list(msg.items())
+        for key, value in fields:
+            name = key.lower()
+            if name in found:
+                continue
+            if isinstance(value, str) and not value.isascii():
+                value = msg.policy.header_fetch_parse(key, value)
+            found[name] = value if isinstance(value, str) else _text(value)
         return found
 
     def header(self, name: str) -> str:

@@ -31,14 +31,26 @@ def _parser() -> Any:
 _PARSER: Final[Any] = _parser()
 
 
+# Words found in nearly every bounce: a factor inside one of them rules out little.
+_COMMON: Final = (
+    "mail delivery failed: the message could not be delivered to the following recipient "
+    "address of the user, domain, sender or server; error status for this account host "
+    "exceeded the maximum size limit, not found, valid, unknown, known"
+)
+
+
+def _strength(option: frozenset[str]) -> float:
+    """How much a set of factors rules out: long, uncommon strings, and few of them."""
+    weakest = min(len(k) - (4 if k in _COMMON else 0) for k in option)
+    return weakest - 0.25 * len(option)
+
+
 def _best(candidates: list[frozenset[str]]) -> frozenset[str] | None:
     best: frozenset[str] | None = None
     for option in candidates:
         if not option or "" in option:
             continue
-        if best is None or (min(map(len, option)), -len(option)) > (
-            min(map(len, best)), -len(best)
-        ):
+        if best is None or _strength(option) > _strength(best):
             best = option
     return best
 

@@ -166,7 +166,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     # -- IP reputation and block lists ---------------------------------------------------------
     (R.VIRUSDETECTED, r"\bvirus|malware|infected|trojan|\bworm\b|phishing|"
      r"malicious (?:content|attachment|url)"),
-    (R.BLOCKED, r"\b(?:dns)?(?:rbl|bl|dnsbl|rhsbl)\b|black ?list|block ?list|blocked using|"
+    (R.BLOCKED, r"\b(?:dns)?(?:rbl|bl|dnsbl|rhsbl)\b"),  # its own row: no keyword for "bl"
+    (R.BLOCKED, r"black ?list|block ?list|blocked using|"
      r"listed (?:at|in|on|by)|spamhaus|spamcop|sorbs|barracudacentral|abuseat|"
      r"(?:client|connecting|sending|your) (?:host|ip|server|mta)[^.]{0,40}(?:blocked|"
      r"rejected|refused|denied|banned|not allowed|listed)|(?:ip|address|host)[^.]{0,30}"
