@@ -234,7 +234,7 @@ class MailView:
             if ctype == "text/plain" or (
                 part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str)
             ):  # a multipart whose boundary was never found: read it as text
-                if part.get_filename() and texts:
+                if texts and part.get_filename():
                     continue
                 texts.append(part_text(part))
             elif ctype == "text/html":

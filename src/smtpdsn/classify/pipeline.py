@@ -232,7 +232,8 @@ def classify_view(view: MailView) -> ClassifyResult:
         if not found:
             continue
         mta = recognise(view)
-        date = _message_date(view)
+        # The message's Date only stands in for a missing per-recipient date.
+        date = None if all(c.timestamp for c in found) else _message_date(view)
         result.mta = mta
         result.recipients = [_bounce(c, mta, info.name, date) for c in found if c.recipient
                              or c.reason is not None]
