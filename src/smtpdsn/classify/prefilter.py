@@ -110,6 +110,8 @@ def literal_factors(pattern: str) -> tuple[str, ...] | None:
         return None
     try:
         parsed = _PARSER.parse(pattern)
+        if parsed.state.flags & (re.IGNORECASE | re.LOCALE):
+            return None  # "(?i)" at the start: the literals would not be exact
         found = _sequence(parsed)
     except Exception:  # pragma: no cover - an unexpected parser shape: no pre-check
         return None
