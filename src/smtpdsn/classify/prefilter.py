@@ -117,7 +117,7 @@ def literal_factors(pattern: str) -> tuple[str, ...] | None:
         return None
     if found is None or min(map(len, found)) < MIN_LENGTH:
         return None
-    return tuple(sorted(found, key=len))
+    return tuple(sorted(found, key=lambda k: (len(k), k)))
 
 
 class Prechecked:

@@ -102,6 +102,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"not a gateway|is not permitted to relay|relaying to <[^>]*> denied|"
      r"not configured to relay|address is not verified|identities failed the check"),
     # -- sender's address rejected -------------------------------------------------------------
+    # Gmail's "Send mail as" alias refused: the sender's address is at fault.
+    (R.REJECTED, r"'send mail as'|\bsend mail as\b[^.]{0,40}(?:misconfigured|not verified)"),
     (R.REJECTED, r"sender (?:address |domain |e-?mail address )?(?:was |is |has been )?"
      r"(?:rejected|denied|refused|invalid|blacklisted|blocked|unknown|"
      r"not (?:allowed|accepted|permitted|"
@@ -119,7 +121,8 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"from (?:an )?address that (?:has been|is) (?:black|block)listed|"
      r"does not accept (?:mail|messages|e-?mail) from (?:you|your|this)|from: domain"),
     # -- the recipient's own filter refused the message -----------------------------------
-    (R.FILTERED, r"recipient preferences|rejected by (?:the )?recipient(?! domain)|"
+    (R.FILTERED, r"recipient preferences|message filtered|"
+     r"rejected by (?:the )?recipient(?! domain)|"
      r"blocked by the recipient|"
      r"only accepting mail from|message rejected due to user rules|\buser reject|"
      r"refuse to receive mail|not accepting mail from (?:this|the) sender"),
@@ -187,7 +190,7 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.SPAMDETECTED, r"\bspam|junk (?:mail|e-?mail)|unsolicited|bulk (?:mail|e-?mail)|"
      r"content (?:rejected|filter)|message (?:content )?(?:was )?(?:rejected|blocked|refused) "
      r"(?:as|because|due)[^.]{0,30}(?:content|spam|suspicious)|suspicious (?:content|"
-     r"message)|looks like spam|message filtered|high probability|scor(?:e|ing)[^.]{0,20}"
+     r"message)|looks like spam|high probability|scor(?:e|ing)[^.]{0,20}"
      r"(?:spam|threshold)|\buce\b"),
     # -- rate limits ---------------------------------------------------------------------------
     (R.SPEEDING, r"too many (?:recipients|messages|mails|e-?mails) (?:this|per|in the last|an?) "
