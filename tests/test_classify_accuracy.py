@@ -32,8 +32,8 @@ EXPECTED = CORPUS / "expected.tsv"
 #: The issue's targets (percent).
 TARGETS = {"recipient": 99.0, "status": 95.0, "reason": 92.0, "hard": 95.0}
 #: What this implementation reaches today: a regression floor, raised as it improves
-#: (measured: recipient 99.6%, status 98.6%, reason 93.0%, hard 96.6%, reply code 93.9%).
-FLOORS = {"recipient": 99.5, "status": 98.4, "reason": 92.9, "hard": 96.5, "reply_code": 93.8}
+#: (measured: recipient 99.6%, status 98.6%, reason 93.3%, hard 96.6%, reply code 93.9%).
+FLOORS = {"recipient": 99.5, "status": 98.5, "reason": 93.2, "hard": 96.5, "reply_code": 93.8}
 #: The targets this implementation meets: the test fails if one is no longer met.
 MET = ("recipient", "status", "reason", "hard")
 
