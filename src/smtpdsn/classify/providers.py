@@ -87,8 +87,8 @@ PROVIDER_RULES: Final[tuple[ProviderRule, ...]] = (
     # Cox's own block list.
     ProviderRule("cox", _COX, r"aup#cdrbl", R.BLOCKED),
     # Spectrum (https://www.spectrum.net/support/internet/understanding-email-error-codes):
-    # AUP#In-1310 and its neighbours: too many connections from the sending IP.
-    ProviderRule("spectrum", _SPECTRUM, r"aup#in-13[0-9]0\b", R.TOOMANYCONN),
+    # AUP#In-1310: too many connections from the sending IP (only this code is mapped).
+    ProviderRule("spectrum", _SPECTRUM, r"aup#in-1310\b", R.TOOMANYCONN),
     # Zoho Mail: refusals of the sender (sisimai Rhost::Zoho).
     ProviderRule("zoho", _ZOHO, r"mail rejected by destination domain|"
                  r"email cannot be delivered\. reason: email flagged as spam", R.REJECTED),
