@@ -143,7 +143,7 @@ def parse_body(text: str, *, strict: bool, is_global: bool = False) -> DeliveryR
     message_fields: list[RawField] = []
     spill: list[RawField] = []
     for item in first:
-        if spill or item.name.lower() in _PER_RECIPIENT:
+        if spill or item.key in _PER_RECIPIENT:
             if not spill:
                 notes.warn(
                     "no blank line between the per-message fields and a recipient"
@@ -155,7 +155,7 @@ def parse_body(text: str, *, strict: bool, is_global: bool = False) -> DeliveryR
         else:
             message_fields.append(item)
     # Groups of per-message fields split by a blank line (no recipient seen yet).
-    while not spill and rest and not any(f.name.lower() in _PER_RECIPIENT for f in rest[0]):
+    while not spill and rest and not any(f.key in _PER_RECIPIENT for f in rest[0]):
         notes.warn("a blank line splits the per-message fields", rest[0][0].line)
         message_fields.extend(rest.pop(0))
     _read_message(message_fields, report, notes, first[0].line)
@@ -177,7 +177,7 @@ def _split_run_on(group: list[RawField], notes: Notes) -> list[list[RawField]]:
     current: list[RawField] = []
     seen: set[str] = set()
     for item in group:
-        key = item.name.lower()
+        key = item.key
         starts = key in _STARTS_GROUP and key in seen
         if starts and current:
             notes.warn(f"no blank line before {item.name}: a new recipient starts here", item.line)
@@ -217,7 +217,7 @@ def _date(item: RawField, notes: Notes) -> datetime | None:
 def _read_message(items: list[RawField], report: DeliveryReport, notes: Notes, line: int) -> None:
     seen: set[str] = set()
     for item in items:
-        key = item.name.lower()
+        key = item.key
         if key in seen and key in _PER_MESSAGE:
             notes.warn(f"{item.name} appears twice; the first is kept", item.line)
             continue
@@ -239,13 +239,13 @@ def _read_message(items: list[RawField], report: DeliveryReport, notes: Notes, l
 
 
 def _read_recipient(items: list[RawField], notes: Notes) -> RecipientStatus | None:
-    if not any(item.name.lower() in _PER_RECIPIENT for item in items):
+    if not any(item.key in _PER_RECIPIENT for item in items):
         notes.warn("a group has no per-recipient fields; it is ignored", items[0].line)
         return None
     rcpt = RecipientStatus()
     seen: set[str] = set()
     for item in items:
-        key = item.name.lower()
+        key = item.key
         if key in seen and key in _PER_RECIPIENT:
             notes.warn(f"{item.name} appears twice; the first is kept", item.line)
             continue

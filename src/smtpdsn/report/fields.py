@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from ..errors import StatusSyntaxError
 from ..status import EnhancedStatus
@@ -65,13 +64,17 @@ _BLANK_RUN: Final = re.compile(r"\n(?:[ \t]*\n)+")
 _LOGICAL_LINE: Final = re.compile(r"\n(?![ \t])")
 
 
-@dataclass(frozen=True, slots=True)
-class RawField:
-    """One unfolded field of a delivery-status body and the line it starts on."""
+class RawField(NamedTuple):
+    """One unfolded field of a delivery-status body and the line it starts on.
+
+    A named tuple: the reader makes one per field, and a tuple is the cheapest record.
+    """
 
     line: int
     name: str
     value: str
+    #: ``name`` in lower case (field names are case-insensitive), computed once.
+    key: str
 
 
 def split_groups(
@@ -92,38 +95,47 @@ def split_groups(
         The groups (empty groups dropped) and the lines that are not fields, as
         (line number, text, name of the field it was joined to or None).
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     groups: list[list[RawField]] = []
     junk: list[tuple[int, str, str | None]] = []
     line = 1
     pos = 0
-    bounds = [(m.start(), m.end()) for m in _BLANK_RUN.finditer(text)]
+    bounds = [m.span() for m in _BLANK_RUN.finditer(text)]
     bounds.append((len(text), len(text)))
     for end, next_pos in bounds:
-        segment = text[pos:end]
         fields: list[RawField] = []
-        for logical in _LOGICAL_LINE.split(segment):
+        for logical in _LOGICAL_LINE.split(text[pos:end]):
             number = line
-            line += logical.count("\n") + 1
-            if not logical.strip(" \t\n"):
-                continue
-            unfolded = logical.replace("\n", "")
+            breaks = logical.count("\n")
+            line += breaks + 1
+            unfolded = logical.replace("\n", "") if breaks else logical
             m = _FIELD_LINE.fullmatch(unfolded)
             if m is None:
-                if fields and not unfolded.startswith("--"):
-                    last = fields[-1]
-                    joined = (last.value + " " + unfolded.strip(" \t")).strip(" \t")
-                    fields[-1] = RawField(last.line, last.name, joined)
-                    junk.append((number, unfolded, last.name))
-                else:
-                    junk.append((number, unfolded, None))
+                if unfolded.strip(" \t"):  # (a blank line is no field and no junk)
+                    _junk_line(number, unfolded, fields, junk)
                 continue
-            fields.append(RawField(number, m[1], m[2].strip(" \t")))
+            name = m[1]
+            fields.append(RawField(number, name, m[2].strip(" \t"), name.lower()))
         if fields:
             groups.append(fields)
         line += text.count("\n", end, next_pos) - 1
         pos = next_pos
     return groups, junk
+
+
+def _junk_line(
+    number: int, text: str, fields: list[RawField], junk: list[tuple[int, str, str | None]]
+) -> None:
+    """Record a line that is not a field; join it to the field above when there is one
+    and it is not a MIME delimiter (a continuation that lost its leading white space)."""
+    if fields and not text.startswith("--"):
+        last = fields[-1]
+        joined = (last.value + " " + text.strip(" \t")).strip(" \t")
+        fields[-1] = last._replace(value=joined)
+        junk.append((number, text, last.name))
+    else:
+        junk.append((number, text, None))
 
 
 def parse_typed(value: str) -> TypedValue | None:
