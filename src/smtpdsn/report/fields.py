@@ -18,6 +18,7 @@ and section 2.1 / 2.3 give the value forms used here::
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
@@ -146,6 +147,11 @@ def parse_typed(value: str) -> TypedValue | None:
     return TypedValue(m[1].lower(), m[2].strip(" \t"))
 
 
+# Status values repeat (a few dozen codes cover nearly every report): the result for a
+# short value is kept. It is immutable (a frozen EnhancedStatus and two strings).
+_CACHED_STATUS_CHARS: Final = 64
+
+
 def parse_status(value: str) -> tuple[EnhancedStatus | None, str | None, str | None]:
     """Read a ``Status`` value.
 
@@ -154,6 +160,12 @@ def parse_status(value: str) -> tuple[EnhancedStatus | None, str | None, str | N
         after it, without the parentheses of a comment (None when there is none); and a
         description of the deviation, or None when the value follows RFC 3464.
     """
+    if len(value) <= _CACHED_STATUS_CHARS:
+        return _cached_status(value)
+    return _read_status(value)
+
+
+def _read_status(value: str) -> tuple[EnhancedStatus | None, str | None, str | None]:
     m = _STATUS.fullmatch(value)
     if m is None:
         return None, None, f"Status {value!r} is not an enhanced status code"
@@ -176,6 +188,9 @@ def parse_status(value: str) -> tuple[EnhancedStatus | None, str | None, str | N
     return status, comment, problem
 
 
+_cached_status: Final = functools.lru_cache(maxsize=512)(_read_status)
+
+
 def parse_date(value: str) -> datetime | None:
     """Read an RFC 5322 date-time as a timezone-aware datetime, or None when it is not one.
 
@@ -189,6 +204,9 @@ def parse_date(value: str) -> datetime | None:
     text = text.strip(" \t")
     if not text or len(text) > 200:
         return None
+    result = _common_date(text)
+    if result is not None:
+        return result
     try:
         result = parsedate_to_datetime(text)
     except (ValueError, TypeError, IndexError, OverflowError):
@@ -196,6 +214,42 @@ def parse_date(value: str) -> datetime | None:
     if result.tzinfo is None:
         result = result.replace(tzinfo=UTC)
     return result
+
+
+# The form nearly every MTA writes, "Thu, 29 Apr 2010 23:34:45 +0900" (RFC 5322 section
+# 3.3 without obsolete parts, a four-digit year from 1000, a numeric zone):
+#   [ day-of-week "," SP ] day SP month SP year SP hour ":" minute ":" second SP zone
+_COMMON_DATE: Final = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([1-9][0-9]{3}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})"
+)
+_MONTHS: Final = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+        start=1,
+    )
+}
+
+
+def _common_date(text: str) -> datetime | None:
+    """Read the common date-time form directly, as :func:`email.utils.parsedate_to_datetime`
+    does but without its general tokenising; None for any other form or an invalid
+    value (the caller then asks the standard library, which decides)."""
+    m = _COMMON_DATE.fullmatch(text)
+    if m is None:
+        return None
+    hours, minutes = int(m[8]), int(m[9])
+    if m[7] == "-" and hours == minutes == 0:
+        return None  # "-0000": time zone unknown; the general path reads it
+    offset = hours * 3600 + minutes * 60
+    try:
+        zone = timezone(timedelta(seconds=-offset if m[7] == "-" else offset))
+        return datetime(int(m[3]), _MONTHS[m[2]], int(m[1]), int(m[4]), int(m[5]), int(m[6]),
+                        tzinfo=zone)
+    except ValueError:
+        return None
 
 
 # Not RFC 5322, but seen in real reports (SendGrid writes "2012-10-31 04-46-42"):
