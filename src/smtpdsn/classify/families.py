@@ -72,10 +72,8 @@ _SIGNATURE_HEADERS: Final = (
 
 def recognise(view: MailView) -> str:
     """The family name of :data:`FAMILIES` that the message matches ("" for none)."""
-    head = "\n".join(
-        f"{name.lower()}: {view.header(name)}" for name in _SIGNATURE_HEADERS
-        if view.header(name)
-    ).lower()
+    values = [(name, view.header(name)) for name in _SIGNATURE_HEADERS]
+    head = "\n".join(f"{name.lower()}: {value}" for name, value in values if value).lower()
     # The headers first (short, and the surest sign), then the start of the notice.
     for text in (head, view.notice[:1500].lower()):
         for name, keys, pattern in _COMPILED:

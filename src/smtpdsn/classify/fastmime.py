@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from email import errors
 from email.message import Message
+from email.policy import compat32
 from typing import Final
 
-__all__ = ["MAX_DEPTH", "parse", "parse_headers"]
+__all__ = ["MAX_DEPTH", "get_content_type", "parse", "parse_headers"]
 
 #: Deeper trees go to the standard parser.
 MAX_DEPTH: Final = 12
@@ -41,6 +42,25 @@ def _headers(block: str) -> list[tuple[str, str]]:
     return [(name, value.rstrip("\r\n")) for name, value in _FIELD_RE.findall(block)]
 
 
+def get_content_type(msg: Message) -> str:
+    """``msg.get_content_type()``, read straight from the stored fields of a ``compat32``
+    message whose Content-Type is ASCII (the standard library's own steps: the first
+    Content-Type field, up to a ";", trimmed, lower case, ``text/plain`` unless it has one
+    "/"); any other message asks the standard library."""
+    fields: list[tuple[str, object]] | None = getattr(msg, "_headers", None)
+    if fields is None or msg.policy is not compat32:
+        return msg.get_content_type()
+    for name, value in fields:
+        if name.lower() == "content-type":
+            if not isinstance(value, str) or not value.isascii():
+                break  # a Header, or undecodable bytes: the policy's own handling
+            ctype = value.partition(";")[0].strip().lower()
+            return ctype if ctype.count("/") == 1 else "text/plain"
+    else:
+        return msg.get_default_type()
+    return msg.get_content_type()
+
+
 def _entity(text: str, depth: int) -> Message:
     if depth > MAX_DEPTH:
         raise _NotPlain
@@ -57,7 +77,7 @@ def _entity(text: str, depth: int) -> Message:
         first, _, head = head.partition("\n")
         msg.set_unixfrom(first)
     msg._headers = _headers(head) if head else []  # type: ignore[attr-defined]
-    maintype = msg.get_content_maintype()
+    maintype, _, subtype = get_content_type(msg).partition("/")
     if maintype == "multipart":
         boundary = msg.get_boundary()
         if not boundary:
@@ -68,7 +88,6 @@ def _entity(text: str, depth: int) -> Message:
         if not closed:  # as the feed parser: the last part runs to the end, and a defect
             msg.defects.append(errors.CloseBoundaryNotFoundDefect())
     elif maintype == "message":
-        subtype = msg.get_content_subtype()
         if subtype == "delivery-status":
             blocks = [b for b in re.split(r"\n[ \t]*\n", body.strip("\n")) if b.strip()]
             fields: list[Message | str] = [_block(b) for b in blocks]
@@ -105,7 +124,7 @@ def _multipart(body: str, boundary: str, depth: int) -> tuple[list[Message], boo
             last = body[start:]
             last = last[:-1] if last.endswith("\n") else last
             part = _entity(last, depth + 1)
-            if part.get_content_maintype() == "multipart":
+            if get_content_type(part).startswith("multipart/"):
                 raise _NotPlain  # its epilogue would need the feed parser's handling
             parts.append(part)
             return parts, False

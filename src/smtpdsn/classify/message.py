@@ -82,10 +82,16 @@ def load(source: MessageSource) -> tuple[Message, bytes | None]:
 
 def content_type(part: Message) -> str:
     """The part's content type, lower case, tolerating a missing ';' before parameters."""
-    ctype = part.get_content_type()
+    ctype = fastmime.get_content_type(part)
     if " " in ctype or "\n" in ctype or "\t" in ctype:
         ctype = ctype.split()[0]
     return ctype
+
+
+def _is_multipart_type(part: Message) -> bool:
+    """``part.get_content_maintype() == "multipart"``, without the standard library's
+    slower lookup."""
+    return fastmime.get_content_type(part).startswith("multipart/")
 
 
 def part_text(part: Message) -> str:
@@ -184,7 +190,7 @@ class MailView:
 
     @cached_property
     def content_type(self) -> str:
-        return self.msg.get_content_type()
+        return fastmime.get_content_type(self.msg)
 
     @cached_property
     def parts(self) -> list[Message]:
@@ -196,7 +202,7 @@ class MailView:
             out.append(part)
             if part.is_multipart():
                 children = part.get_payload()
-                if isinstance(children, list) and part.get_content_maintype() == "multipart":
+                if isinstance(children, list) and _is_multipart_type(part):
                     stack.extend(c for c in reversed(children) if isinstance(c, Message))
         return out
 
@@ -232,7 +238,7 @@ class MailView:
             if part.is_multipart():
                 continue
             if ctype == "text/plain" or (
-                part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str)
+                _is_multipart_type(part) and isinstance(part.get_payload(), str)
             ):  # a multipart whose boundary was never found: read it as text
                 if texts and part.get_filename():
                     continue
