@@ -15,9 +15,17 @@ import re
 from email import errors
 from email.message import Message
 from email.policy import compat32
+from email.utils import unquote
 from typing import Final
 
-__all__ = ["MAX_DEPTH", "get_content_type", "parse", "parse_headers"]
+__all__ = [
+    "MAX_DEPTH",
+    "get_boundary",
+    "get_content_charset",
+    "get_content_type",
+    "parse",
+    "parse_headers",
+]
 
 #: Deeper trees go to the standard parser.
 MAX_DEPTH: Final = 12
@@ -42,23 +50,76 @@ def _headers(block: str) -> list[tuple[str, str]]:
     return [(name, value.rstrip("\r\n")) for name, value in _FIELD_RE.findall(block)]
 
 
-def get_content_type(msg: Message) -> str:
-    """``msg.get_content_type()``, read straight from the stored fields of a ``compat32``
-    message whose Content-Type is ASCII (the standard library's own steps: the first
-    Content-Type field, up to a ";", trimmed, lower case, ``text/plain`` unless it has one
-    "/"); any other message asks the standard library."""
+def _plain_field(msg: Message, wanted: str) -> tuple[bool, str | None]:
+    """(True, the first ``wanted`` field's value, or None when there is none) for a
+    ``compat32`` message whose value is an ASCII string, read from the stored fields as
+    ``msg.get`` does; (False, None) when only the standard library can say (a Header
+    object, undecodable bytes, another policy)."""
     fields: list[tuple[str, object]] | None = getattr(msg, "_headers", None)
     if fields is None or msg.policy is not compat32:
-        return msg.get_content_type()
+        return False, None
     for name, value in fields:
-        if name.lower() == "content-type":
-            if not isinstance(value, str) or not value.isascii():
-                break  # a Header, or undecodable bytes: the policy's own handling
-            ctype = value.partition(";")[0].strip().lower()
-            return ctype if ctype.count("/") == 1 else "text/plain"
-    else:
+        if name.lower() == wanted:
+            if isinstance(value, str) and value.isascii():
+                return True, value
+            return False, None
+    return True, None
+
+
+def get_content_type(msg: Message) -> str:
+    """``msg.get_content_type()`` with the standard library's steps on a plain field
+    (the first Content-Type, up to a ";", trimmed, lower case, ``text/plain`` unless it
+    has one "/"); any other message asks the standard library."""
+    plain, value = _plain_field(msg, "content-type")
+    if not plain:
+        return msg.get_content_type()
+    if value is None:
         return msg.get_default_type()
-    return msg.get_content_type()
+    ctype = value.partition(";")[0].strip().lower()
+    return ctype if ctype.count("/") == 1 else "text/plain"
+
+
+def _content_type_param(msg: Message, wanted: str) -> tuple[bool, str | None]:
+    """(True, ``msg.get_param(wanted)`` or None) for a plain Content-Type field without
+    backslashes or RFC 2231 parameters (``*``), split as the standard library's
+    ``_parseparam`` splits it (at ";" outside quotes; a value is unquoted); (False, None)
+    for any other, which the standard library reads."""
+    plain, value = _plain_field(msg, "content-type")
+    if not plain:
+        return False, None
+    if value is None:
+        return True, None
+    if "\\" in value or "*" in value:
+        return False, None
+    rest = ";" + value
+    while rest[:1] == ";":
+        rest = rest[1:]
+        end = rest.find(";")
+        while end > 0 and rest.count('"', 0, end) % 2:  # the ";" is inside quotes
+            end = rest.find(";", end + 1)
+        if end < 0:
+            end = len(rest)
+        piece, rest = rest[:end], rest[end:]
+        name, eq, param = piece.partition("=")
+        if (name.strip() if eq else piece.strip()).lower() == wanted:
+            return True, unquote(param.strip())
+    return True, None
+
+
+def get_boundary(msg: Message) -> str | None:
+    """``msg.get_boundary()`` (see :func:`_content_type_param`)."""
+    plain, value = _content_type_param(msg, "boundary")
+    if not plain:
+        return msg.get_boundary()
+    return None if value is None else unquote(value).rstrip()
+
+
+def get_content_charset(msg: Message) -> str | None:
+    """``msg.get_content_charset()`` (see :func:`_content_type_param`)."""
+    plain, value = _content_type_param(msg, "charset")
+    if not plain:
+        return msg.get_content_charset()
+    return None if value is None else value.lower()
 
 
 def _entity(text: str, depth: int) -> Message:
@@ -79,7 +140,7 @@ def _entity(text: str, depth: int) -> Message:
     msg._headers = _headers(head) if head else []  # type: ignore[attr-defined]
     maintype, _, subtype = get_content_type(msg).partition("/")
     if maintype == "multipart":
-        boundary = msg.get_boundary()
+        boundary = get_boundary(msg)
         if not boundary:
             raise _NotPlain
         found, closed = _multipart(body, boundary, depth)

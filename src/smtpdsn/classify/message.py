@@ -104,7 +104,7 @@ def part_text(part: Message) -> str:
                 "\n".join(f"{k}: {v}" for k, v in m.items()) for m in raw if isinstance(m, Message)
             )
         return raw if isinstance(raw, str) else ""
-    charset = part.get_content_charset() or "us-ascii"
+    charset = fastmime.get_content_charset(part) or "us-ascii"
     for name in (charset, "utf-8"):
         try:
             return payload.decode(name)
