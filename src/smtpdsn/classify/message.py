@@ -82,16 +82,14 @@ def load(source: MessageSource) -> tuple[Message, bytes | None]:
 
 def content_type(part: Message) -> str:
     """The part's content type, lower case, tolerating a missing ';' before parameters."""
-    ctype = fastmime.get_content_type(part)
+    return _short_type(fastmime.get_content_type(part))
+
+
+def _short_type(ctype: str) -> str:
+    """A content type cut at white space ("text/plain charset=x" -> "text/plain")."""
     if " " in ctype or "\n" in ctype or "\t" in ctype:
         ctype = ctype.split()[0]
     return ctype
-
-
-def _is_multipart_type(part: Message) -> bool:
-    """``part.get_content_maintype() == "multipart"``, without the standard library's
-    slower lookup."""
-    return fastmime.get_content_type(part).startswith("multipart/")
 
 
 def part_text(part: Message) -> str:
@@ -193,22 +191,29 @@ class MailView:
         return fastmime.get_content_type(self.msg)
 
     @cached_property
-    def parts(self) -> list[Message]:
-        """Every part of the top-level tree, without descending into returned messages."""
-        out: list[Message] = []
+    def _walked(self) -> list[tuple[str, Message]]:
+        """(content type as ``get_content_type`` gives it, part) for every part of the
+        top-level tree, without descending into returned messages; each type read once."""
+        out: list[tuple[str, Message]] = []
         stack: list[Message] = [self.msg]
         while stack and len(out) < 200:
             part = stack.pop()
-            out.append(part)
+            full = fastmime.get_content_type(part)
+            out.append((full, part))
             if part.is_multipart():
                 children = part.get_payload()
-                if isinstance(children, list) and _is_multipart_type(part):
+                if isinstance(children, list) and full.startswith("multipart/"):
                     stack.extend(c for c in reversed(children) if isinstance(c, Message))
         return out
 
     @cached_property
+    def parts(self) -> list[Message]:
+        """Every part of the top-level tree, without descending into returned messages."""
+        return [part for _, part in self._walked]
+
+    @cached_property
     def _typed_parts(self) -> list[tuple[str, Message]]:
-        return [(content_type(p), p) for p in self.parts]
+        return [(_short_type(full), part) for full, part in self._walked]
 
     def parts_of_type(self, *ctypes: str) -> list[Message]:
         """The parts (not inside a returned message) whose content type is one of these."""
@@ -234,11 +239,12 @@ class MailView:
         """The decoded human-readable text parts, joined (the whole body when not MIME)."""
         texts: list[str] = []
         htmls: list[str] = []
-        for ctype, part in self._typed_parts:
+        for full, part in self._walked:
             if part.is_multipart():
                 continue
+            ctype = _short_type(full)
             if ctype == "text/plain" or (
-                _is_multipart_type(part) and isinstance(part.get_payload(), str)
+                full.startswith("multipart/") and isinstance(part.get_payload(), str)
             ):  # a multipart whose boundary was never found: read it as text
                 if texts and part.get_filename():
                     continue
