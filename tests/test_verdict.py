@@ -38,7 +38,7 @@ EXPECTED: dict[tuple[Verdict, str], str] = {
     (OK, "text"): "250 2.0.0 plugin text",
     (OK, "lines"): "250-2.0.0 one\r\n250 2.0.0 two",
     (OK, "2xx"): "250 2.1.5 Recipient ok",
-    (OK, "221"): "221 2.0.0 Bye",
+    (OK, "221"): "250 2.0.0 OK",
     (OK, "4xx"): "250 2.0.0 OK",
     (OK, "5xx"): "250 2.0.0 OK",
     (OK, "554"): "250 2.0.0 OK",

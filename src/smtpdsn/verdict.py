@@ -180,6 +180,8 @@ def resolve(verdict: Verdict, answer: Reply | str | Sequence[str] | None = None)
             f"{verdict.value} cannot send {answer.code}; sent {default.code} instead",
         )
     have = answer.code // 100
+    if want == 2 and answer.code == 221:
+        have = 0  # 221 closes the connection: it contradicts an accepting verdict
     if have == want:
         if closes and want == 4:
             return _closing(verdict, answer, answer)

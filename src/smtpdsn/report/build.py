@@ -40,7 +40,7 @@ _FROM_NAME: Final = "Mail Delivery System"
 # field-name = 1*<any CHAR, excluding CTLs, SPACE, and ":">; short enough to fold.
 _FIELD_NAME: Final = re.compile(r"[!-9;-~]{1,76}")
 # type = atom (RFC 3464 address-type, mta-name-type, diagnostic-type)
-_TYPE: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,40}")
+_TYPE: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 # msg-id = "<" id-left "@" id-right ">" (RFC 5322 section 3.6.4), printable ASCII, no space.
 _MESSAGE_ID: Final = re.compile(r"<[!-;=?-~]{1,200}@[!-;=?-~]{1,200}>")
 

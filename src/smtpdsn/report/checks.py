@@ -43,6 +43,12 @@ def host_name(name: str) -> str:
     return ascii_name
 
 
+# Characters that would let one "address" read as several in the To field (RFC 5322
+# specials and space) outside a quoted local part, and in the domain.
+_NOT_IN_LOCAL: Final = frozenset(' ,;<>()[]:\\"')
+_NOT_IN_DOMAIN: Final = frozenset(' ,;<>()"\\')
+
+
 def check_sender(sender: str, smtputf8: bool = True) -> str:
     """The envelope sender without angle brackets, checked for use in a To field.
 
@@ -61,6 +67,16 @@ def check_sender(sender: str, smtputf8: bool = True) -> str:
     if len(address.encode("utf-8", "surrogatepass")) > MAX_ADDRESS_OCTETS:
         raise InvalidReportError(
             f"the envelope sender is longer than {MAX_ADDRESS_OCTETS} octets"
+        )
+    local, at, domain = address.rpartition("@")
+    if not at:
+        local, domain = address, ""
+    quoted = len(local) >= 2 and local.startswith('"') and local.endswith('"')
+    if (not quoted and any(ch in _NOT_IN_LOCAL for ch in local)) or any(
+        ch in _NOT_IN_DOMAIN for ch in domain
+    ):
+        raise InvalidReportError(
+            f"the envelope sender {sender[:60]!r} is not a single address (local-part@domain)"
         )
     if not smtputf8 and not address.isascii():
         raise InvalidReportError(

@@ -147,7 +147,7 @@ def _typed(
 
 def _extensions(items: Sequence[tuple[str, str]], ascii_only: bool) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    if isinstance(items, str | bytes) or not all(
+    if not isinstance(items, list | tuple) or not all(
         isinstance(item, tuple) and len(item) == 2 for item in items
     ):
         raise InvalidReportError(f"extensions must be (name, value) pairs, got {items!r}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 from typing import Final
 
+from .fields import clean_text
 from .model import Action, DeliveryReport, RecipientStatus
 
 __all__ = ["explain", "subject_for"]
@@ -51,7 +52,12 @@ def _intro(report: DeliveryReport, host: str) -> list[str]:
 
 
 def _recipient(rcpt: RecipientStatus) -> list[str]:
-    who = rcpt.final_recipient.address if rcpt.final_recipient is not None else "(unknown)"
+    # The decoded address may hold characters the field escaped (RFC 6533): clean them.
+    who = (
+        clean_text(rcpt.final_recipient.address)
+        if rcpt.final_recipient is not None
+        else "(unknown)"
+    )
     outcome = _OUTCOME.get(rcpt.action, "has an unknown outcome") if rcpt.action else "?"
     paragraphs = [f"<{who}>: your message {outcome}."]
     status = rcpt.status
