@@ -6,6 +6,7 @@ import asyncio
 import re
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -169,3 +170,13 @@ class ExamplePlugin:
 
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
+
+
+class HangingPlugin:
+    """A plain hook that hangs (for ``smtpdsn serve --plugin``): RCPT ``hang@...`` sleeps a
+    minute."""
+
+    def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
+        if address.startswith("hang@"):
+            time.sleep(60)
+        return None

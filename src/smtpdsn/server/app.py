@@ -15,7 +15,7 @@ import logging
 import signal
 import socket
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,6 +75,10 @@ class SMTPServer:
         self.enable_smtputf8 = enable_smtputf8
         self.smtp_kwargs = smtp_kwargs
         self._server: asyncio.Server | None = None
+        #: Called by :meth:`stop` once every connection is closed, to release resources
+        #: such as the threads of a Maildir (``Maildir.close``). The handler's ``close()``
+        #: (``PluginHandler.close``) is called as well.
+        self.on_stop: list[Callable[[], None]] = []
         self._connections: weakref.WeakSet[DSNSMTP] = weakref.WeakSet()
 
     def _protocol(self) -> DSNSMTP:
@@ -130,6 +134,12 @@ class SMTPServer:
             self._goodbye(proto)
         await self._server.wait_closed()
         self._server = None
+        # Without waiting: a hung plain hook's daemon thread must not keep us from stopping.
+        close = getattr(self.handler, "close", None)
+        if callable(close):
+            close()
+        for callback in self.on_stop:
+            callback()
         log.info("stopped")
 
     def _goodbye(self, proto: DSNSMTP) -> None:
@@ -201,11 +211,12 @@ def build_server(config: ServerConfig) -> SMTPServer:
             return name
 
         async def deliver_to_maildir(envelope: Any) -> str | None:
-            return await asyncio.to_thread(store, envelope)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(maildir.pool, store, envelope)
 
         deliver = deliver_to_maildir
     handler = PluginHandler(plugins, timeout=config.plugin_timeout, deliver=deliver)
-    return SMTPServer(
+    server = SMTPServer(
         handler,
         host=config.host,
         port=config.port,
@@ -213,6 +224,9 @@ def build_server(config: ServerConfig) -> SMTPServer:
         data_size_limit=config.max_size,
         timeout=config.timeout,
     )
+    if config.maildir is not None:
+        server.on_stop.append(maildir.close)
+    return server
 
 
 async def serve(config: ServerConfig, *, ready: asyncio.Event | None = None) -> None:

@@ -70,6 +70,10 @@ class PluginHandler:
         assert resolution.reply is not None
         return str(resolution.reply)
 
+    def close(self) -> None:
+        """Let the plugin runner's idle threads end (called by ``SMTPServer.stop``)."""
+        self.runner.close()
+
     async def handle_CONNECT(self, server: Any, session: Any, envelope: Any) -> str | None:
         """Connect stage: None keeps the greeting; a refusal replaces it.
 

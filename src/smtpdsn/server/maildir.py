@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from .threads import DaemonThreadPool
+
 __all__ = ["Maildir"]
 
 _COUNTER: Final = itertools.count(1)
@@ -48,6 +50,9 @@ class Maildir:
                 exc.errno, f"cannot create the Maildir {self.path}: {exc.strerror or exc}"
             ) from exc
         self._host = _host()
+        #: The daemon threads :meth:`deliver_async` stores messages in (not asyncio's
+        #: default pool, which plain plugin hooks or other code could fill).
+        self.pool = DaemonThreadPool(32, "smtpdsn-deliver")
 
     def unique_name(self) -> str:
         """A file name that no other delivery uses (time, microseconds, pid, counter, host)."""
@@ -110,5 +115,11 @@ class Maildir:
         return names
 
     async def deliver_async(self, content: bytes) -> str:
-        """:meth:`deliver` in a worker thread, so the event loop keeps serving."""
-        return await asyncio.to_thread(self.deliver, content)
+        """:meth:`deliver` in a worker thread of :attr:`pool`, so the event loop keeps
+        serving."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, self.deliver, content)
+
+    def close(self) -> None:
+        """Let the delivery threads end once idle (a busy one ends after its delivery).
+        The Maildir can be used again afterwards."""
+        self.pool.shutdown(wait=False)

@@ -25,9 +25,12 @@ A hook returns one of:
 
 Plugins run in order and the first answer other than CONT decides; :func:`smtpdsn.resolve`
 turns it into the reply, so the reply always agrees with what the server does. Plain hooks
-run in a worker thread, so a slow one does not stop other connections. A hook that raises,
-returns something else, or runs longer than the runner's timeout is logged with its
-traceback and answered ``451 4.3.0``.
+run in a worker thread of the runner's own pool (daemon threads, see
+:class:`~smtpdsn.server.threads.DaemonThreadPool`), so a slow one does not stop other
+connections. A hook that raises, returns something else, or runs longer than the runner's
+timeout is logged with its traceback and answered ``451 4.3.0``. A plain hook that timed
+out keeps its thread until it returns; that thread is set aside (up to ``max_abandoned``
+of them) so it does not take the place of the others.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from ..verdict import (
     Verdict,
     resolve,
 )
+from .threads import DaemonThreadPool
 
 __all__ = [
     "PLUGIN_ERROR_REPLY",
@@ -191,13 +195,26 @@ class PluginRunner:
     Args:
         plugins: the plugin objects, in the order they are asked.
         timeout: seconds a hook may take before it is abandoned and answered 451 4.3.0.
+        max_threads: how many plain hooks may run at once (in daemon threads of the
+            runner's own pool); more wait for a free thread, within their timeout.
+        max_abandoned: how many plain hooks that timed out may still be running in their
+            threads without taking the place of the ``max_threads``; once so many hang,
+            a further hung hook keeps its place until it returns.
     """
 
-    def __init__(self, plugins: Sequence[object], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        plugins: Sequence[object],
+        *,
+        timeout: float = 30.0,
+        max_threads: int = 32,
+        max_abandoned: int = 256,
+    ) -> None:
         if timeout <= 0:
             raise ValueError(f"the plugin timeout must be positive, got {timeout!r}")
         self.plugins = tuple(plugins)
         self.timeout = timeout
+        self.pool = DaemonThreadPool(max_threads, "smtpdsn-hook", max_abandoned=max_abandoned)
         self._hooks: dict[str, list[tuple[str, Callable[..., Any]]]] = {s: [] for s in STAGES}
         for plugin in self.plugins:
             if isinstance(plugin, type):
@@ -212,6 +229,12 @@ class PluginRunner:
                     if not callable(hook):
                         raise TypeError(f"{_name(plugin)}.hook_{stage} is not callable")
                     self._hooks[stage].append((_name(plugin), hook))
+
+    def close(self) -> None:
+        """Let the pool's idle threads end, without waiting for busy ones (a hung hook's
+        thread is a daemon thread and does not keep the process alive). The runner can be
+        used again afterwards."""
+        self.pool.shutdown(wait=False)
 
     def has_hooks(self, stage: str) -> bool:
         """True when at least one plugin hooks ``stage``."""
@@ -236,6 +259,8 @@ class PluginRunner:
             if not done:
                 where = _where(task, thread)
                 task.cancel()
+                if thread:
+                    self.pool.abandon(thread[0])
                 log.error(
                     "%s plugin %s hook_%s timed out after %g s; answering %s\n%s",
                     who,
@@ -264,9 +289,8 @@ class PluginRunner:
             return resolution
         return None
 
-    @staticmethod
     async def _call(
-        hook: Callable[..., Any], args: tuple[object, ...], thread: list[int]
+        self, hook: Callable[..., Any], args: tuple[object, ...], thread: list[int]
     ) -> object:
         """Call a hook: an async one on the loop, a plain one in a worker thread (whose id
         goes into ``thread``, to show where it is stuck if it times out)."""
@@ -277,7 +301,7 @@ class PluginRunner:
             thread.append(threading.get_ident())
             return hook(*args)
 
-        result = await asyncio.to_thread(call)
+        result = await asyncio.get_running_loop().run_in_executor(self.pool, call)
         if inspect.isawaitable(result):
             return await result
         return result
