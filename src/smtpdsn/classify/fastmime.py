@@ -20,6 +20,7 @@ from typing import Final
 
 __all__ = [
     "MAX_DEPTH",
+    "field_items",
     "get_boundary",
     "get_content_charset",
     "get_content_type",
@@ -64,6 +65,19 @@ def _plain_field(msg: Message, wanted: str) -> tuple[bool, str | None]:
                 return True, value
             return False, None
     return True, None
+
+
+def field_items(msg: Message) -> list[tuple[str, object]]:
+    """``msg.items()``: the stored fields themselves when the ``compat32`` policy would
+    return them unchanged (every value an ASCII string)."""
+    fields: list[tuple[str, object]] | None = getattr(msg, "_headers", None)
+    if (
+        fields is None
+        or msg.policy is not compat32
+        or not all(isinstance(value, str) and value.isascii() for _, value in fields)
+    ):
+        return list(msg.items())
+    return fields
 
 
 def get_content_type(msg: Message) -> str:

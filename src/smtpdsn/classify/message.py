@@ -99,7 +99,9 @@ def part_text(part: Message) -> str:
         raw = part.get_payload()
         if isinstance(raw, list):  # message/* parsed into messages: their fields, in order
             return "\n\n".join(
-                "\n".join(f"{k}: {v}" for k, v in m.items()) for m in raw if isinstance(m, Message)
+                "\n".join(f"{k}: {v}" for k, v in fastmime.field_items(m))
+                for m in raw
+                if isinstance(m, Message)
             )
         return raw if isinstance(raw, str) else ""
     charset = fastmime.get_content_charset(part) or "us-ascii"
