@@ -66,3 +66,59 @@ def test_sigterm_stops_serve_despite_a_hung_plain_hook(tmp_path: Path) -> None:
         code, _ = stop(proc, signal.SIGTERM)
         assert code == 0
         assert time.monotonic() - started < 10
+
+
+def session(st: ServerThread) -> RawClient:
+    client = RawClient(st.port)
+    assert client.reply().startswith("220")
+    assert client.cmd("EHLO client.test").startswith("250")
+    return client
+
+
+MALFORMED = "553 5.1.3 Error: malformed address"
+
+
+def test_addresses_that_break_the_parser_are_malformed(caplog: Any) -> None:
+    with ServerThread() as st, session(st) as c:
+        assert c.cmd("MAIL FROM:a@") == MALFORMED
+        assert c.cmd("MAIL FROM:+@") == MALFORMED
+        assert c.cmd("MAIL FROM:<a@x.test>") == "250 2.1.0 Sender OK"
+        assert c.cmd("RCPT TO:b@") == MALFORMED
+        assert c.cmd("VRFY +@") == "502 5.5.1 Could not VRFY +@"
+        assert c.cmd("RCPT TO:<b@x.test>") == "250 2.1.5 Recipient OK"
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_size_with_non_ascii_digits() -> None:
+    with ServerThread() as st, session(st) as c:
+        for size in ("\u00b2", "\u0661\u0662", "\uff11"):
+            assert c.cmd(f"MAIL FROM:<a@x.test> SIZE={size}") == (
+                "501 5.5.4 Syntax: MAIL FROM: <address> [SP <mail-parameters>]"
+            )
+        assert c.cmd("MAIL FROM:<a@x.test> SIZE=12") == "250 2.1.0 Sender OK"
+
+
+def test_null_forward_path_is_refused() -> None:
+    with ServerThread() as st, session(st) as c:
+        assert c.cmd("MAIL FROM:<>") == "250 2.1.0 Sender OK"
+        assert c.cmd("RCPT TO:<>") == "501 5.1.3 Bad recipient address syntax"
+        assert c.cmd("RCPT TO:<> NOTIFY=NEVER") == "501 5.1.3 Bad recipient address syntax"
+        assert c.cmd("RCPT TO:<postmaster>") == "250 2.1.5 Recipient OK"
+
+
+def test_addresses_with_non_printable_characters_are_refused(tmp_path: Path) -> None:
+    bad = ["\x01", "\x7f", "\x85", "\x9b", "\u2028", "\u2029", "\u200b", "\u202e", "\u2066",
+           "\ufeff", "\xa0"]
+    config = ServerConfig(maildir=tmp_path / "md")
+    with ServerThread(config=config) as st, session(st) as c:
+        for ch in bad:
+            assert c.cmd(f"MAIL FROM:<a{ch}b@x.test>") == MALFORMED, repr(ch)
+        assert c.cmd("MAIL FROM:<caf\u00e9@x.test>") == "250 2.1.0 Sender OK"
+        for ch in bad:
+            assert c.cmd(f"RCPT TO:<bounce{ch}@x.test>") == MALFORMED, repr(ch)
+        assert c.cmd("RCPT TO:<bounce@x.test>") == "250 2.1.5 Recipient OK"
+        assert c.cmd("DATA").startswith("354")
+        assert c.cmd("Subject: x\r\n\r\nhi\r\n.").startswith("250 2.0.0")
+        # The reply text that echoes client input is cleaned of them as well.
+        assert c.cmd("VRFY <<a\x85\u2028b") == "502 5.5.1 Could not VRFY <<a??b"
+    assert len(maildir_files(tmp_path / "md")) == 2  # the message and its bounce

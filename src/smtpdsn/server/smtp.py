@@ -24,7 +24,6 @@ import asyncio
 import collections
 import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -50,7 +49,6 @@ log = logging.getLogger("smtpdsn.server")
 # RFC 3461 section 4 (and 5321 4.5.3.1.4): how much longer MAIL and RCPT may grow.
 _MAIL_EXTRA = 26 + 10 + 120  # SIZE=, SMTPUTF8, " RET=HDRS ENVID=" + 100
 _RCPT_EXTRA = 540  # " NOTIFY=SUCCESS,DELAY,FAILURE ORCPT=" + 500
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class DSNEnvelope(Envelope):
@@ -243,6 +241,14 @@ class DSNSMTP(SMTP):
             self.session.host_name = hostname
         await self.push("\r\n".join(response))
 
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's address parsing, with the addresses that make the standard library's
+        parser fail (``a@``, ``+@``: IndexError) read as malformed (None) like others."""
+        try:
+            return super()._getaddr(arg)
+        except (IndexError, ValueError):
+            return None, None
+
     async def _address_and_params(
         self, arg: str | None, keyword: str, syntaxerr: str
     ) -> tuple[str, dict[str, str | None]] | None:
@@ -257,7 +263,7 @@ class DSNSMTP(SMTP):
             await self.push(syntaxerr)
             return None
         address, addrparams = self._getaddr(rest)
-        if address is None or _CONTROL.search(address):
+        if address is None or not address.isprintable():
             await self.push("553 5.1.3 Error: malformed address")
             return None
         if not address:
@@ -307,7 +313,7 @@ class DSNSMTP(SMTP):
             self.envelope.smtp_utf8 = True
         if "SIZE" in rest:
             size = rest.pop("SIZE")
-            if size is None or not size.isdigit():
+            if size is None or not (size.isascii() and size.isdigit()):
                 await self.push(syntaxerr)
                 return
             if self.data_size_limit and int(size) > self.data_size_limit:
@@ -353,6 +359,9 @@ class DSNSMTP(SMTP):
         if parsed is None:
             return
         address, params = parsed
+        if address == "<>":  # the null reverse-path; RFC 5321 has no null forward-path
+            await self.push("501 5.1.3 Bad recipient address syntax")
+            return
         try:
             dsn = rcpt_params(params)
         except DSNParameterError as exc:
@@ -378,7 +387,13 @@ def _clean(text: str) -> str:
     """Reply text safe on the wire: CRLF line ends, no control characters, no surrogates
     (aiosmtpd echoes some client input, such as a VRFY argument, in its replies)."""
     lines = text.replace("\r\n", "\n").split("\n")
-    return "\r\n".join(_CONTROL.sub("?", line) for line in lines)
+    return "\r\n".join(line if line.isprintable() else _printable(line) for line in lines)
+
+
+def _printable(line: str) -> str:
+    """``line`` with every character that is not printable (controls, U+0085, U+2028,
+    format characters, surrogates ...) replaced by ``?``."""
+    return "".join(ch if ch.isprintable() else "?" for ch in line)
 
 
 def _one(text: str) -> str:
