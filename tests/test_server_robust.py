@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import smtpdsn
 from smtpdsn.server.app import ServerConfig
 from tests.server_support import RawClient, ServerThread, maildir_files
 from tests.test_server_cli import serve, stop
@@ -122,3 +123,24 @@ def test_addresses_with_non_printable_characters_are_refused(tmp_path: Path) -> 
         # The reply text that echoes client input is cleaned of them as well.
         assert c.cmd("VRFY <<a\x85\u2028b") == "502 5.5.1 Could not VRFY <<a??b"
     assert len(maildir_files(tmp_path / "md")) == 2  # the message and its bounce
+
+
+class RefuseBadGreeting:
+    def hook_ehlo(self, session: Any, envelope: Any, hostname: str) -> object:
+        if hostname.startswith("bad"):
+            return smtpdsn.DENY, smtpdsn.sec_unauthorized("Bad HELO name")
+        return None
+
+    hook_helo = hook_ehlo
+
+
+def test_refused_greeting_after_an_accepted_one_leaves_no_host_name() -> None:
+    need_helo = "503 5.5.1 Error: send HELO first"
+    with ServerThread(plugins=[RefuseBadGreeting()]) as st, RawClient(st.port) as c:
+        c.reply()
+        for refused in ("EHLO bad.test", "HELO bad.test"):
+            assert c.cmd("EHLO good.test").startswith("250-")
+            assert c.cmd(refused) == "550 5.7.1 Bad HELO name"
+            assert c.cmd("MAIL FROM:<a@x.test>") == need_helo
+        assert c.cmd("HELO good.test") == "250 smtpdsn.test"
+        assert c.cmd("MAIL FROM:<a@x.test>") == "250 2.1.0 Sender OK"

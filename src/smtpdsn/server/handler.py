@@ -101,6 +101,7 @@ class PluginHandler:
         if resolution is None or resolution.accepted:
             session.host_name = host
             return ""
+        session.host_name = None  # a refusal also drops the name an earlier greeting gave
         return self._apply(server, resolution)
 
     async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
