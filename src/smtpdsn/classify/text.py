@@ -67,12 +67,30 @@ COMMAND_PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
 )
 
 
+def _anchor(phrase: str) -> str:
+    """The longest run of letters in a phrase: a text without it cannot hold the phrase."""
+    return max(re.findall(r"[a-z]+", phrase), key=len)
+
+
+# COMMAND_PHRASES with each phrase's anchor, and every anchor: the cheap pre-check.
+_COMMAND_ROWS: Final = tuple(
+    (name, tuple((phrase, _anchor(phrase)) for phrase in phrases))
+    for name, phrases in COMMAND_PHRASES
+)
+_ANCHORS: Final = tuple(sorted({anchor for _, row in _COMMAND_ROWS for _, anchor in row}))
+
+
 def find_command(text: str) -> str:
     """The SMTP command (DATA, RCPT, MAIL, HELO, CONN) a diagnostic says it answered."""
     lowered = text.lower()
+    present = {anchor for anchor in _ANCHORS if anchor in lowered}
+    if not present:
+        return ""
     best, where = "", len(lowered) + 1
-    for name, phrases in COMMAND_PHRASES:
-        for phrase in phrases:
+    for name, phrases in _COMMAND_ROWS:
+        for phrase, anchor in phrases:
+            if anchor not in present:
+                continue  # its anchor is not in the text, so neither is the phrase
             at = lowered.find(phrase, 0, where)
             if 0 <= at < where:
                 best, where = name, at
