@@ -144,3 +144,33 @@ def test_refused_greeting_after_an_accepted_one_leaves_no_host_name() -> None:
             assert c.cmd("MAIL FROM:<a@x.test>") == need_helo
         assert c.cmd("HELO good.test") == "250 smtpdsn.test"
         assert c.cmd("MAIL FROM:<a@x.test>") == "250 2.1.0 Sender OK"
+
+
+def test_recipients_per_transaction_are_limited() -> None:
+    with ServerThread() as st, session(st) as c:  # the default: 1000
+        assert c.cmd("MAIL FROM:<a@x.test>") == "250 2.1.0 Sender OK"
+        c.send("".join(f"RCPT TO:<r{i}@x.test>\r\n" for i in range(1000)))
+        assert all(c.reply() == "250 2.1.5 Recipient OK" for _ in range(1000))
+        assert c.cmd("RCPT TO:<more@x.test>") == "452 4.5.3 Too many recipients"
+        assert c.cmd("RSET") == "250 2.0.0 OK"
+        assert c.cmd("MAIL FROM:<a@x.test>") == "250 2.1.0 Sender OK"
+        assert c.cmd("RCPT TO:<more@x.test>") == "250 2.1.5 Recipient OK"
+    with ServerThread(config=ServerConfig(maildir=None, max_recipients=2)) as st, session(st) as c:
+        assert c.cmd("MAIL FROM:<a@x.test>") == "250 2.1.0 Sender OK"
+        assert c.cmd("RCPT TO:<unknown@x.test>").startswith("550")  # refused: not counted
+        assert c.cmd("RCPT TO:<b@x.test>") == "250 2.1.5 Recipient OK"
+        assert c.cmd("RCPT TO:<c@x.test>") == "250 2.1.5 Recipient OK"
+        assert c.cmd("RCPT TO:<d@x.test>") == "452 4.5.3 Too many recipients"
+        assert c.cmd("DATA").startswith("354")
+        assert c.cmd("Subject: x\r\n\r\nhi\r\n.").startswith("250 2.0.0")
+
+
+def test_serve_max_recipients_option(tmp_path: Path) -> None:
+    with serve(tmp_path, "--max-recipients", "2") as (port, proc):
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo("x")
+            client.mail("a@x.test")
+            assert client.rcpt("b@x.test")[0] == 250
+            assert client.rcpt("c@x.test")[0] == 250
+            assert client.rcpt("d@x.test") == (452, b"4.5.3 Too many recipients")
+        assert stop(proc, signal.SIGTERM)[0] == 0

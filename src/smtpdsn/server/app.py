@@ -27,7 +27,7 @@ from .bounce import build_bounce
 from .handler import PluginHandler
 from .maildir import Maildir
 from .rules import DEFAULT_RULES, Rule, RulesPlugin, parse_rules
-from .smtp import DSNSMTP
+from .smtp import DEFAULT_MAX_RECIPIENTS, DSNSMTP
 
 __all__ = ["DEFAULT_MAX_SIZE", "SMTPServer", "ServerConfig", "build_server", "serve"]
 
@@ -49,6 +49,7 @@ class SMTPServer:
             limit).
         timeout: seconds a client may stay silent before it is told 421 4.4.2 and dropped.
         enable_smtputf8: advertise and accept SMTPUTF8 (RFC 6531).
+        max_recipients: the most recipients per transaction; more get ``452 4.5.3``.
         smtp_kwargs: further arguments for :class:`~smtpdsn.server.smtp.DSNSMTP` (aiosmtpd's
             ``tls_context``, ``authenticator``, ``auth_require_tls``, ``command_call_limit``
             ...).
@@ -64,6 +65,7 @@ class SMTPServer:
         data_size_limit: int | None = DEFAULT_MAX_SIZE,
         timeout: float = 300.0,
         enable_smtputf8: bool = True,
+        max_recipients: int = DEFAULT_MAX_RECIPIENTS,
         **smtp_kwargs: Any,
     ) -> None:
         self.handler = handler
@@ -73,6 +75,7 @@ class SMTPServer:
         self.data_size_limit = data_size_limit
         self.timeout = timeout
         self.enable_smtputf8 = enable_smtputf8
+        self.max_recipients = max_recipients
         self.smtp_kwargs = smtp_kwargs
         self._server: asyncio.Server | None = None
         #: Called by :meth:`stop` once every connection is closed, to release resources
@@ -88,6 +91,7 @@ class SMTPServer:
             data_size_limit=self.data_size_limit,
             timeout=self.timeout,
             enable_SMTPUTF8=self.enable_smtputf8,
+            max_recipients=self.max_recipients,
             loop=asyncio.get_running_loop(),
             **self.smtp_kwargs,
         )
@@ -167,6 +171,8 @@ class ServerConfig:
     plugin_timeout: float = 30.0
     timeout: float = 300.0
     hostname: str | None = None
+    #: The most recipients per transaction; more get ``452 4.5.3 Too many recipients``.
+    max_recipients: int = DEFAULT_MAX_RECIPIENTS
 
 
 def _reporting_mta(hostname: str, bounces: bool) -> str:
@@ -223,6 +229,7 @@ def build_server(config: ServerConfig) -> SMTPServer:
         hostname=hostname,
         data_size_limit=config.max_size,
         timeout=config.timeout,
+        max_recipients=config.max_recipients,
     )
     if config.maildir is not None:
         server.on_stop.append(maildir.close)

@@ -69,6 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="largest message accepted, advertised with SIZE (default: 10 MiB)",
     )
     parser.add_argument(
+        "--max-recipients",
+        metavar="N",
+        type=_positive_int,
+        default=1000,
+        help="most recipients per message; more get 452 4.5.3 (default: 1000)",
+    )
+    parser.add_argument(
         "--plugin",
         metavar="MODULE:CLASS",
         action="append",
@@ -175,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         plugin_timeout=args.plugin_timeout,
         timeout=args.timeout,
         hostname=args.hostname,
+        max_recipients=args.max_recipients,
     )
     try:
         asyncio.run(serve(config))

@@ -15,6 +15,7 @@
   (DENYDISCONNECT ...), closes the connection once sent.
 * A handler's ``handle_CONNECT(server, session, envelope)`` hook may replace the greeting.
 * An idle client is told ``421 4.4.2`` before the connection is closed.
+* At most ``max_recipients`` recipients per transaction; further RCPTs get ``452 4.5.3``.
 * One log line (logger ``smtpdsn.server``) per reply sent: peer, command, reply.
 """
 
@@ -42,7 +43,7 @@ from .bounce import Then
 from .enhance import add_enhanced_status
 from .plugins import format_peer
 
-__all__ = ["DSNSMTP", "DSNEnvelope"]
+__all__ = ["DEFAULT_MAX_RECIPIENTS", "DSNSMTP", "DSNEnvelope"]
 
 log = logging.getLogger("smtpdsn.server")
 
@@ -77,13 +78,24 @@ def _options(params: dict[str, str | None]) -> list[str]:
     return [k if v is None else f"{k}={v}" for k, v in params.items()]
 
 
+#: The default limit of recipients per transaction (RFC 5321 4.5.3.1.8 asks for >= 100).
+DEFAULT_MAX_RECIPIENTS = 1000
+
+
 class DSNSMTP(SMTP):
     """aiosmtpd's SMTP protocol with enhanced status codes and the DSN extension.
 
-    Takes the same arguments as :class:`aiosmtpd.smtp.SMTP`.
+    Takes the same arguments as :class:`aiosmtpd.smtp.SMTP`, and ``max_recipients``: the
+    most recipients one transaction may have; an RCPT beyond it gets ``452 4.5.3 Too many
+    recipients`` (RFC 5321 section 4.5.3.1.10).
     """
 
-    def __init__(self, handler: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, handler: Any, *args: Any, max_recipients: int = DEFAULT_MAX_RECIPIENTS, **kwargs: Any
+    ) -> None:
+        if max_recipients <= 0:
+            raise ValueError(f"max_recipients must be positive, got {max_recipients!r}")
+        self.max_recipients = max_recipients
         kwargs.setdefault("ident", f"smtpdsn {__version__}")
         super().__init__(handler, *args, **kwargs)
         # aiosmtpd keeps these limits in a class attribute shared by every connection and
@@ -361,6 +373,9 @@ class DSNSMTP(SMTP):
         address, params = parsed
         if address == "<>":  # the null reverse-path; RFC 5321 has no null forward-path
             await self.push("501 5.1.3 Bad recipient address syntax")
+            return
+        if len(self.envelope.rcpt_tos) >= self.max_recipients:
+            await self.push("452 4.5.3 Too many recipients")
             return
         try:
             dsn = rcpt_params(params)
