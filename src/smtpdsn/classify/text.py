@@ -69,7 +69,8 @@ COMMAND_PHRASES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
 
 def _anchor(phrase: str) -> str:
     """The longest run of letters in a phrase: a text without it cannot hold the phrase."""
-    return max(re.findall(r"[a-z]+", phrase), key=len)
+    words: list[str] = re.findall(r"[a-z]+", phrase)
+    return max(words, key=len)
 
 
 # COMMAND_PHRASES with each phrase's anchor, and every anchor: the cheap pre-check.
