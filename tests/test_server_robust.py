@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import smtplib
 import threading
@@ -174,3 +175,46 @@ def test_serve_max_recipients_option(tmp_path: Path) -> None:
             assert client.rcpt("c@x.test")[0] == 250
             assert client.rcpt("d@x.test") == (452, b"4.5.3 Too many recipients")
         assert stop(proc, signal.SIGTERM)[0] == 0
+
+
+class SlowData:
+    """hook_data takes longer than the server's idle timeout (async, then plain)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def hook_mail(self, session: Any, envelope: Any, address: str, params: Any) -> object:
+        if address.startswith("slow"):
+            await asyncio.sleep(self.seconds)
+        return None
+
+    def hook_data(self, session: Any, envelope: Any) -> object:
+        time.sleep(self.seconds)
+        return None
+
+
+def test_a_steadily_sent_long_message_is_not_cut_off(tmp_path: Path) -> None:
+    config = ServerConfig(maildir=tmp_path / "md", timeout=0.6)
+    with ServerThread(config=config) as st, session(st) as c:
+        assert c.cmd("MAIL FROM:<a@x.test>") == "250 2.1.0 Sender OK"
+        assert c.cmd("RCPT TO:<b@x.test>") == "250 2.1.5 Recipient OK"
+        assert c.cmd("DATA").startswith("354")
+        c.send("Subject: slow\r\n\r\n")
+        for i in range(8):  # 2 s in all, a line every 0.25 s
+            time.sleep(0.25)
+            c.send(f"line {i}\r\n")
+        assert c.cmd(".").startswith("250 2.0.0 Message accepted")
+        assert c.closed(3)  # idle afterwards: the timer still works
+        assert "421 4.4.2" in c.buffer.decode()
+    assert len(maildir_files(tmp_path / "md")) == 1
+
+
+def test_the_idle_timer_stops_while_the_server_works(tmp_path: Path) -> None:
+    config = ServerConfig(maildir=tmp_path / "md", timeout=0.5, plugins=[SlowData(1.2)])
+    with ServerThread(config=config) as st, session(st) as c:
+        assert c.cmd("MAIL FROM:<slow@x.test>") == "250 2.1.0 Sender OK"
+        assert c.cmd("RCPT TO:<b@x.test>") == "250 2.1.5 Recipient OK"
+        assert c.cmd("DATA").startswith("354")
+        assert c.cmd("Subject: x\r\n\r\nhi\r\n.").startswith("250 2.0.0 Message accepted")
+        assert c.cmd("NOOP") == "250 2.0.0 OK"
+    assert len(maildir_files(tmp_path / "md")) == 1

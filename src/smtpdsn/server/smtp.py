@@ -14,7 +14,9 @@
 * A ``421`` reply, or a reply after which the handler called :meth:`DSNSMTP.close_after_reply`
   (DENYDISCONNECT ...), closes the connection once sent.
 * A handler's ``handle_CONNECT(server, session, envelope)`` hook may replace the greeting.
-* An idle client is told ``421 4.4.2`` before the connection is closed.
+* An idle client is told ``421 4.4.2`` before the connection is closed. The timer restarts
+  whenever data arrives (a long DATA sent steadily is not cut off) and is stopped while the
+  server itself works on a command (a handler hook: plugins, delivery).
 * At most ``max_recipients`` recipients per transaction; further RCPTs get ``452 4.5.3``.
 * One log line (logger ``smtpdsn.server``) per reply sent: peer, command, reply.
 """
@@ -96,6 +98,7 @@ class DSNSMTP(SMTP):
         if max_recipients <= 0:
             raise ValueError(f"max_recipients must be positive, got {max_recipients!r}")
         self.max_recipients = max_recipients
+        self._timer_paused = 0
         kwargs.setdefault("ident", f"smtpdsn {__version__}")
         super().__init__(handler, *args, **kwargs)
         # aiosmtpd keeps these limits in a class attribute shared by every connection and
@@ -158,7 +161,7 @@ class DSNSMTP(SMTP):
         hook = self._handle_hooks.get("CONNECT")
         if hook is not None:
             try:
-                status = await hook(self, self.session, self.envelope)
+                status = await self._call_handler_hook("CONNECT")
             except Exception:
                 log.exception("%s error in handle_CONNECT", self.peer_name)
                 status = "421 4.3.0 Temporary local problem, try again later"
@@ -203,6 +206,35 @@ class DSNSMTP(SMTP):
                 transport.close()
                 if self._handler_coroutine is not None:
                     self._handler_coroutine.cancel()
+
+    # -- the idle timer ---------------------------------------------------------------------
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """Restart the idle timer; while a handler hook runs, only stop it."""
+        if self._timer_paused:
+            if self._timeout_handle is not None:
+                self._timeout_handle.cancel()
+            return
+        super()._reset_timeout(duration)
+
+    def data_received(self, data: bytes) -> None:
+        """Any data from the client shows it is not idle (not only a complete command)."""
+        if self.transport is not None and not self.transport.is_closing():
+            self._reset_timeout()
+        super().data_received(data)
+
+    async def _call_handler_hook(self, command: str, *args: Any) -> Any:
+        """A handler hook, with the idle timer stopped while it runs: the client is waiting
+        for us, not idle."""
+        self._timer_paused += 1
+        self._reset_timeout()
+        try:
+            return await super()._call_handler_hook(command, *args)
+        finally:
+            self._timer_paused -= 1
+            transport = self.transport
+            if not self._timer_paused and transport is not None and not transport.is_closing():
+                self._reset_timeout()
 
     def _timeout_cb(self) -> None:
         transport = self.transport
