@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import smtpdsn
 from smtpdsn.server.app import ServerConfig
+from smtpdsn.server.rules import RulesError, parse_rules
 from tests.server_support import RawClient, ServerThread, maildir_files
 from tests.test_server_cli import serve, stop
 
@@ -218,3 +221,23 @@ def test_the_idle_timer_stops_while_the_server_works(tmp_path: Path) -> None:
         assert c.cmd("Subject: x\r\n\r\nhi\r\n.").startswith("250 2.0.0 Message accepted")
         assert c.cmd("NOOP") == "250 2.0.0 OK"
     assert len(maildir_files(tmp_path / "md")) == 1
+
+
+def test_disconnect_rule_with_a_2xx_reply_other_than_221_is_refused() -> None:
+    text = '[[rule]]\nrecipient = "a"\nverdict = "DISCONNECT"\ncode = 250\ntext = "fine"\n'
+    with pytest.raises(RulesError) as info:
+        parse_rules(text, "r.toml")
+    assert str(info.value) == (
+        "r.toml:4: rule 1: verdict DISCONNECT contradicts the 250 reply (it closes the "
+        "connection: 221, 4xx or 5xx); the reply would be replaced by 421"
+    )
+    with pytest.raises(RulesError, match=r"r.toml:4: rule 1: verdict DISCONNECT contradicts"):
+        parse_rules(
+            '[[rule]]\nrecipient = "a"\nverdict = "disconnect"\nfactory = "addr_rcpt_ok"\n',
+            "r.toml",
+        )
+    for code in (221, 421, 450, 550):
+        (rule,) = parse_rules(
+            f'[[rule]]\nrecipient = "a"\nverdict = "DISCONNECT"\ncode = {code}\n', "r.toml"
+        )
+        assert rule.reply is not None and rule.reply.code == code

@@ -40,7 +40,7 @@ from typing import Any, Final, Literal
 from ..errors import DSNError
 from ..factories import FACTORIES
 from ..reply import Reply
-from ..verdict import CONT, DENY, DENYSOFT, OK, Resolution, Verdict, resolve
+from ..verdict import CONT, DENY, DENYSOFT, DISCONNECT, OK, Resolution, Verdict, resolve
 from .bounce import DEFAULT_RETRY_FOR, Then
 
 __all__ = ["DEFAULT_RULES", "Rule", "RulesError", "RulesPlugin", "load_rules", "parse_rules"]
@@ -264,6 +264,12 @@ def _build(table: dict[str, Any], where: _Where, line: int) -> Rule:
             "factory" if factory_name is not None else "code",
             f"verdict {verdict.value} contradicts the {reply.code} reply; the reply would be "
             "replaced by the verdict's default",
+        )
+    if verdict is DISCONNECT and reply is not None and reply.code < 300 and reply.code != 221:
+        raise where(
+            "factory" if factory_name is not None else "code",
+            f"verdict DISCONNECT contradicts the {reply.code} reply (it closes the connection: "
+            "221, 4xx or 5xx); the reply would be replaced by 421",
         )
     return Rule(field, pattern.lower(), verdict, reply, line)
 
