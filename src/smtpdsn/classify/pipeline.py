@@ -33,10 +33,13 @@ from .text import find_command, find_reply_code, find_status
 __all__ = ["REASON_STATUS", "classify_view"]
 
 _MAX_DIAGNOSTIC: Final = 1000
-# "550-5.7.1 text 550 5.7.1 more text": the prefix of each line of a multi-line reply.
-_CONTINUED: Final = re.compile(r"(?:(?<=\s)|^)[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?(?=\S)")
-# A reply code written twice ("The error that the other server returned was: 550 550 ...").
-_DOUBLED: Final = re.compile(r"(?<![\d.])([245]\d\d) \1(?= )")
+# "550-5.7.1 text 550 5.7.1 more text": the prefix of each line of a multi-line reply, at
+# the start or after white space. The look-behind comes after the first digit (it checks
+# the character before that digit) so that the regex engine can skip to a 2, 4 or 5.
+_CONTINUED: Final = re.compile(r"[245](?<!\S[245])\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s)?(?=\S)")
+# A reply code written twice ("The error that the other server returned was: 550 550 ..."),
+# not after a digit or a dot (checked behind the code, as above).
+_DOUBLED: Final = re.compile(r"([245]\d\d)(?<![\d.]\d\d\d) \1(?= )")
 
 #: The status a reason implies when the message gives none (subject.detail).
 REASON_STATUS: Final[dict[Reason, tuple[int, int]]] = {

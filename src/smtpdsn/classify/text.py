@@ -32,9 +32,11 @@ _ADDRESS_RE: Final = re.compile(rf"(?<![\w.+-]){_LOCAL}@{_DOMAIN}")
 
 # An enhanced status code in text: not part of a longer dotted number (IP, version).
 _STATUS_RE: Final = re.compile(r"(?<![\w.#-])#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
-# A reply code followed by an enhanced status, the most reliable pair.
+# A reply code followed by an enhanced status, the most reliable pair. The code must not
+# follow a word character or a dot (checked behind the code, so that the regex engine can
+# skip to a 2, 4 or 5).
 _PAIR_RE: Final = re.compile(
-    r"(?<![\w.])([245][0-5]\d)(?:[ -]|: ?)['\"(\[]?#?([245])\.(\d{1,3})\.(\d{1,3})"
+    r"([245][0-5]\d)(?<![\w.]\d\d\d)(?:[ -]|: ?)['\"(\[]?#?([245])\.(\d{1,3})\.(\d{1,3})"
     r"(?![\w]|\.\d)"
 )
 # A reply code where servers write it: line start, after "said:", "reply:", ": ", "<<<".
