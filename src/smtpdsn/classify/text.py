@@ -126,6 +126,8 @@ def clean_address(text: str) -> str:
 
 def find_addresses(text: str) -> list[str]:
     """Every address in ``text``, in order of first appearance, without duplicates."""
+    if "@" not in text:  # the cheap pre-check: an address needs one
+        return []
     seen: dict[str, None] = {}
     for m in _ADDRESS_RE.finditer(text):
         addr = m[0].rstrip(".")

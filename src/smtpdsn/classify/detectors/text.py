@@ -128,6 +128,8 @@ def _senders(view: MailView) -> set[str]:
 
 def _recipient_on(line: str, exclude: set[str]) -> str | None:
     """The failed recipient a line names by its layout, or None."""
+    if "@" not in line:  # the cheap pre-check: an address needs one
+        return None
     m = ADDRESS.search(line)
     if m is None:
         return None
