@@ -241,3 +241,40 @@ def test_disconnect_rule_with_a_2xx_reply_other_than_221_is_refused() -> None:
             f'[[rule]]\nrecipient = "a"\nverdict = "DISCONNECT"\ncode = {code}\n', "r.toml"
         )
         assert rule.reply is not None and rule.reply.code == code
+
+
+def test_daemon_thread_pool() -> None:
+    from smtpdsn.server.threads import DaemonThreadPool
+
+    pool = DaemonThreadPool(2, "test", max_abandoned=1)
+    release = threading.Event()
+    idents: list[int] = []
+
+    def hang() -> int:
+        idents.append(threading.get_ident())
+        release.wait(10)
+        return 1
+
+    try:
+        assert pool.submit(lambda x: x * 2, 21).result(5) == 42
+        hung = [pool.submit(hang), pool.submit(hang)]
+        deadline = time.monotonic() + 5
+        while len(idents) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert all(t.daemon for t in threading.enumerate() if t.name.startswith("test-"))
+        waiting = pool.submit(lambda: 3)  # both threads are busy: it waits
+        assert not waiting.done()
+        assert pool.abandon(idents[0]) is True  # set aside: a new thread takes the job
+        assert waiting.result(5) == 3
+        assert pool.abandon(idents[1]) is False  # max_abandoned reached
+        assert pool.abandoned == 1
+        release.set()
+        assert [f.result(5) for f in hung] == [1, 1]
+        pool.shutdown(wait=True)
+        assert pool.submit(lambda: 4).result(5) == 4  # usable again after shutdown
+        with pytest.raises(ZeroDivisionError):
+            pool.submit(lambda: 1 // 0).result(5)
+    finally:
+        release.set()
+        pool.shutdown(wait=True)
+    assert not [t for t in threading.enumerate() if t.name.startswith("test-")]

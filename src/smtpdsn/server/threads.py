@@ -78,12 +78,7 @@ class DaemonThreadPool(Executor):
             if self._idle > 0:
                 self._idle -= 1  # an idle thread takes the job
             elif len(self._threads) < self.max_workers:
-                thread = threading.Thread(
-                    target=self._work, args=(jobs,), name=f"{self.name}-{next(_IDS)}", daemon=True
-                )
-                thread.start()
-                assert thread.ident is not None
-                self._threads[thread.ident] = thread
+                self._start(jobs)
         return future
 
     def abandon(self, ident: int) -> bool:
@@ -95,7 +90,18 @@ class DaemonThreadPool(Executor):
                 return False
             del self._threads[ident]
             self._abandoned.add(ident)
+            if self._idle == 0 and not self._queue.empty():
+                self._start(self._queue)  # a job waits for the thread set aside: replace it
             return True
+
+    def _start(self, jobs: queue.SimpleQueue[_Job | None]) -> None:
+        """Start one more worker on ``jobs`` (with the lock held)."""
+        thread = threading.Thread(
+            target=self._work, args=(jobs,), name=f"{self.name}-{next(_IDS)}", daemon=True
+        )
+        thread.start()
+        assert thread.ident is not None
+        self._threads[thread.ident] = thread
 
     def _work(self, jobs: queue.SimpleQueue[_Job | None]) -> None:
         me = threading.get_ident()
