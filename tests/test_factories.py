@@ -121,7 +121,7 @@ def test_call_shapes_of_the_seed() -> None:
     assert smtpdsn.addr_rcpt_ok("x", 550) == "550 5.1.5 x"
 
 
-@pytest.mark.parametrize("empty", ["", [], [""], ["", "  "], "\r\n", "\x00\x01"])
+@pytest.mark.parametrize("empty", ["", "   ", [], [""], ["", "  "], "\r\n", "\x00\x01"])
 def test_empty_message_gives_the_default_message(empty: str | list[str]) -> None:
     assert smtpdsn.no_such_user(empty) == "550 5.1.1 No such user"
     assert smtpdsn.no_such_user(empty, 450) == "450 4.1.1 No such user"

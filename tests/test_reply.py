@@ -43,6 +43,7 @@ def test_any_text_renders_to_valid_ascii_wire_lines(
         assert line[:3] == str(code).encode()
     assert all(line[3:4] == b"-" for line in lines[:-1])
     assert lines[-1][3:4] == b" "
+    assert all(text.strip() for text in reply.lines)  # no blank line goes out
     assert parse_reply(wire) == reply
     assert parse_reply(str(reply)) == reply
 
@@ -147,6 +148,7 @@ def test_default_text_when_empty() -> None:
     assert Reply(550, "5.7.606") == "550 5.7.606 Failure"
     assert Reply(250) == "250 OK"
     assert Reply(450, None, "\x00") == "450 Temporary failure"
+    assert Reply(550, "5.1.1", "   ") == "550 5.1.1 Bad destination mailbox address"
 
 
 def test_deprecated_status_is_sent_as_x68() -> None:

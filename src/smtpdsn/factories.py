@@ -103,7 +103,13 @@ def _make(info: FactoryInfo) -> Factory:
             known = prefixes[code] = (st, last, more, "\r\n" + more, "\r\n" + last)
         st, last, more, crlf_more, crlf_last = known
         if type(message) is str:
-            if len(message) <= limit and message.isascii() and message.isprintable() and message:
+            if (
+                len(message) <= limit
+                and message.isascii()
+                and message.isprintable()
+                and message
+                and not message.isspace()
+            ):
                 return _new_reply(code, st, (message,), last + message)
         elif type(message) is list or type(message) is tuple:
             # Lines that clean_text would keep as they are: non-blank printable ASCII strings

@@ -152,7 +152,7 @@ def clean_text(
     """
     limit = MAX_LINE_OCTETS - 2 - prefix_len
     if isinstance(text, str) and len(text) <= limit and text.isascii() and text.isprintable():
-        return (text,) if text else ()
+        return (text,) if text and not text.isspace() else ()
     lines: list[str] = []
     for raw in _split(text):
         if raw.isascii() and raw.isprintable():
