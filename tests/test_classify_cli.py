@@ -82,3 +82,15 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     code, _, err = _run(str(tmp_path / "missing.eml"))
     assert code == 1
     assert "cannot read" in err
+
+
+def test_progress_on_stderr_over_a_hundred_messages(tmp_path: Path) -> None:
+    for i in range(120):
+        (tmp_path / f"m{i:03}.eml").write_bytes(BOUNCE)
+    code, out, err = _run(str(tmp_path))
+    assert code == 0 and len(out.splitlines()) == 120
+    bars = [line for line in err.splitlines() if line.startswith("[")]
+    assert bars[-1].endswith("] 120/120") and len(bars) == 10  # a line every tenth
+    assert "120 messages; by reason: userunknown 120" in err
+    _, _, quiet = _run("--no-progress", str(tmp_path))
+    assert not any(line.startswith("[") for line in quiet.splitlines())

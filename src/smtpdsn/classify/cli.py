@@ -102,10 +102,12 @@ def _row(label: str, bounce: Bounce) -> dict[str, object]:
     return row
 
 
-def _progress(done: int, total: int, err: TextIO) -> None:
+def _progress(done: int, total: int, err: TextIO, terminal: bool) -> None:
+    """A bar redrawn in place on a terminal; elsewhere (a log file) one line per step."""
     width = 30
     filled = width * done // max(total, 1)
-    err.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+    err.write(f"\r{bar}" if terminal else f"{bar}\n")
     err.flush()
 
 
@@ -131,11 +133,10 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         except OSError as exc:
             err.write(f"smtpdsn classify: cannot read {name}: {exc.strerror or exc}\n")
             status = 1
-    show_progress = (
-        len(messages) > _PROGRESS_OVER
-        and not getattr(args, "no_progress", False)
-        and (err.isatty() or os.environ.get("SMTPDSN_PROGRESS") == "1")
-    )
+    show_progress = len(messages) > _PROGRESS_OVER and not getattr(args, "no_progress", False)
+    terminal = err.isatty() or os.environ.get("SMTPDSN_PROGRESS") == "1"
+    # On a terminal the bar is redrawn every 50 messages; in a log, a line every tenth.
+    step = 50 if terminal else max(len(messages) // 10, 1)
     counts: Counter[str] = Counter()
     if args.table:
         out.write(f"{'file':28} {'recipient':32} {'status':9} {'reason':15} {'hard':4} "
@@ -151,9 +152,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
         if not result.recipients:
             counts["(not a bounce)"] += 1
-        if show_progress and (done % 50 == 0 or done == len(messages)):
-            _progress(done, len(messages), err)
-    if show_progress:
+        if show_progress and (done % step == 0 or done == len(messages)):
+            _progress(done, len(messages), err, terminal)
+    if show_progress and terminal:
         err.write("\n")
     summary = out if args.table else err
     summary.write(f"{len(messages)} messages; by reason: ")
