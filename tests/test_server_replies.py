@@ -19,7 +19,7 @@ from tests.server_support import RawClient, ServerThread
 
 GREETING = f"220 smtpdsn.test smtpdsn {smtpdsn.__version__}"
 EHLO = (
-    "250-smtpdsn.test\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n"
+    "250-smtpdsn.test\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-PIPELINING\r\n250-CHUNKING\r\n"
     "250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250 HELP"
 )
 MAIL_SYNTAX = "501 5.5.4 Syntax: MAIL FROM: <address> [SP <mail-parameters>]"

@@ -80,15 +80,18 @@ def session(st: ServerThread) -> RawClient:
     return client
 
 
-MALFORMED = "553 5.1.3 Error: malformed address"
+# A bad path: 501 5.1.7 for the sender, 553 5.1.3 for a recipient (RFC 3463 X.1.7 / X.1.3),
+# with the reason after the colon.
+BAD_SENDER = "501 5.1.7 Bad sender address syntax: "
+BAD_RECIPIENT = "553 5.1.3 Bad recipient address syntax: "
 
 
 def test_addresses_that_break_the_parser_are_malformed(caplog: Any) -> None:
     with ServerThread() as st, session(st) as c:
-        assert c.cmd("MAIL FROM:a@") == MALFORMED
-        assert c.cmd("MAIL FROM:+@") == MALFORMED
+        assert c.cmd("MAIL FROM:a@").startswith(BAD_SENDER)
+        assert c.cmd("MAIL FROM:+@").startswith(BAD_SENDER)
         assert c.cmd("MAIL FROM:<a@x.test>") == "250 2.1.0 Sender OK"
-        assert c.cmd("RCPT TO:b@") == MALFORMED
+        assert c.cmd("RCPT TO:b@").startswith(BAD_RECIPIENT)
         assert c.cmd("VRFY +@") == "502 5.5.1 Could not VRFY +@"
         assert c.cmd("RCPT TO:<b@x.test>") == "250 2.1.5 Recipient OK"
     assert not [r for r in caplog.records if r.exc_info]
@@ -98,7 +101,7 @@ def test_size_with_non_ascii_digits() -> None:
     with ServerThread() as st, session(st) as c:
         for size in ("\u00b2", "\u0661\u0662", "\uff11"):
             assert c.cmd(f"MAIL FROM:<a@x.test> SIZE={size}") == (
-                "501 5.5.4 Syntax: MAIL FROM: <address> [SP <mail-parameters>]"
+                "501 5.5.4 Invalid parameter SIZE: a number of octets is needed"
             )
         assert c.cmd("MAIL FROM:<a@x.test> SIZE=12") == "250 2.1.0 Sender OK"
 
@@ -117,10 +120,12 @@ def test_addresses_with_non_printable_characters_are_refused(tmp_path: Path) -> 
     config = ServerConfig(maildir=tmp_path / "md")
     with ServerThread(config=config) as st, session(st) as c:
         for ch in bad:
-            assert c.cmd(f"MAIL FROM:<a{ch}b@x.test>") == MALFORMED, repr(ch)
-        assert c.cmd("MAIL FROM:<caf\u00e9@x.test>") == "250 2.1.0 Sender OK"
+            assert c.cmd(f"MAIL FROM:<a{ch}b@x.test>").startswith(BAD_SENDER), repr(ch)
+        # RFC 6531: a UTF-8 address only with the SMTPUTF8 parameter.
+        assert c.cmd("MAIL FROM:<caf\u00e9@x.test>").startswith(BAD_SENDER)
+        assert c.cmd("MAIL FROM:<caf\u00e9@x.test> SMTPUTF8") == "250 2.1.0 Sender OK"
         for ch in bad:
-            assert c.cmd(f"RCPT TO:<bounce{ch}@x.test>") == MALFORMED, repr(ch)
+            assert c.cmd(f"RCPT TO:<bounce{ch}@x.test>").startswith(BAD_RECIPIENT), repr(ch)
         assert c.cmd("RCPT TO:<bounce@x.test>") == "250 2.1.5 Recipient OK"
         assert c.cmd("DATA").startswith("354")
         assert c.cmd("Subject: x\r\n\r\nhi\r\n.").startswith("250 2.0.0")

@@ -1,13 +1,13 @@
-"""The SMTP server side of smtpdsn, on aiosmtpd (install with ``pip install smtpdsn[server]``).
+"""The SMTP server side of smtpdsn: an asyncio transport around the protocol core
+(:mod:`smtpdsn.smtp`), plugins, rules, Maildir delivery and bounces. Standard library only;
+importing the package loads its names on first use.
 
-This package is the only part of smtpdsn that imports aiosmtpd, and importing the package
-itself does not: its names are loaded on first use.
-
-* :class:`PluginHandler` (``smtpdsn.server.handler``): the aiosmtpd handler that runs
+* :class:`PluginHandler` (``smtpdsn.server.handler``): answers the clients' requests from
   Haraka-style plugins (``smtpdsn.server.plugins``, with the optional base class
   :class:`Plugin`).
-* :class:`DSNSMTP` and :class:`DSNEnvelope` (``smtpdsn.server.smtp``): aiosmtpd's SMTP
-  protocol with enhanced status codes on every reply and the DSN extension.
+* :class:`SMTPProtocol` (``smtpdsn.server.protocol``): one connection's transport;
+  :class:`Session` and :class:`Envelope` (``smtpdsn.server.session``) are what plugins see
+  (``DSNEnvelope`` is the 0.1 name of :class:`Envelope`).
 * :class:`SMTPServer`, :class:`ServerConfig`, :func:`build_server`, :func:`serve`
   (``smtpdsn.server.app``), :class:`Maildir` and the rules (``RulesPlugin``,
   ``load_rules``, ``DEFAULT_RULES``).
@@ -26,13 +26,14 @@ if TYPE_CHECKING:
     from .handler import PluginHandler
     from .maildir import Maildir
     from .plugins import HookResult, Plugin, PluginRunner
+    from .protocol import SMTPProtocol
     from .rules import DEFAULT_RULES, Rule, RulesError, RulesPlugin, load_rules, parse_rules
-    from .smtp import DSNSMTP, DSNEnvelope
+    from .session import DSNEnvelope, Envelope, Session
 
 __all__ = [
     "DEFAULT_RULES",
-    "DSNSMTP",
     "DSNEnvelope",
+    "Envelope",
     "HookResult",
     "Maildir",
     "Plugin",
@@ -41,8 +42,10 @@ __all__ = [
     "Rule",
     "RulesError",
     "RulesPlugin",
+    "SMTPProtocol",
     "SMTPServer",
     "ServerConfig",
+    "Session",
     "Then",
     "build_bounce",
     "build_server",
@@ -53,8 +56,8 @@ __all__ = [
 
 _WHERE = {
     "DEFAULT_RULES": "rules",
-    "DSNSMTP": "smtp",
-    "DSNEnvelope": "smtp",
+    "DSNEnvelope": "session",
+    "Envelope": "session",
     "HookResult": "plugins",
     "Maildir": "maildir",
     "Plugin": "plugins",
@@ -63,7 +66,9 @@ _WHERE = {
     "Rule": "rules",
     "RulesError": "rules",
     "RulesPlugin": "rules",
+    "SMTPProtocol": "protocol",
     "SMTPServer": "app",
+    "Session": "session",
     "ServerConfig": "app",
     "Then": "bounce",
     "build_bounce": "bounce",

@@ -14,34 +14,47 @@ import asyncio
 import logging
 import signal
 import socket
-import weakref
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
+from ..reply import Reply
 from ..report import InvalidReportError
 from ..report.checks import host_name
+from ..smtp import DEFAULT_MAX_RECIPIENTS
 from .bounce import build_bounce
 from .handler import PluginHandler
 from .maildir import Maildir
+from .protocol import Authenticator, SMTPProtocol
 from .rules import DEFAULT_RULES, Rule, RulesPlugin, parse_rules
-from .smtp import DEFAULT_MAX_RECIPIENTS, DSNSMTP
 
-__all__ = ["DEFAULT_MAX_SIZE", "SMTPServer", "ServerConfig", "build_server", "serve"]
+__all__ = [
+    "DEFAULT_BACKLOG",
+    "DEFAULT_MAX_SIZE",
+    "SMTPServer",
+    "ServerConfig",
+    "build_server",
+    "serve",
+]
 
 log = logging.getLogger("smtpdsn.server")
 
 #: The default message size limit (advertised with SIZE), 10 MiB.
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+#: The default listen backlog; the kernel caps it at net.core.somaxconn.
+DEFAULT_BACKLOG = 1024
 
 
 class SMTPServer:
-    """An SMTP server (:class:`~smtpdsn.server.smtp.DSNSMTP`) on one address.
+    """An SMTP server on one address: smtpdsn's protocol core
+    (:mod:`smtpdsn.smtp`) under an asyncio transport
+    (:class:`~smtpdsn.server.protocol.SMTPProtocol`).
 
     Args:
-        handler: the aiosmtpd handler, usually a
+        handler: what answers the clients' requests, usually a
             :class:`~smtpdsn.server.handler.PluginHandler`.
         host, port: where to listen; port 0 picks a free port (see :attr:`port`).
         hostname: the name in the greeting and the EHLO reply.
@@ -50,9 +63,17 @@ class SMTPServer:
         timeout: seconds a client may stay silent before it is told 421 4.4.2 and dropped.
         enable_smtputf8: advertise and accept SMTPUTF8 (RFC 6531).
         max_recipients: the most recipients per transaction; more get ``452 4.5.3``.
-        smtp_kwargs: further arguments for :class:`~smtpdsn.server.smtp.DSNSMTP` (aiosmtpd's
-            ``tls_context``, ``authenticator``, ``auth_require_tls``, ``command_call_limit``
-            ...).
+        backlog: the listening socket's queue of connections not yet accepted (the
+            kernel caps it at ``net.core.somaxconn``).
+        tls_context: offer STARTTLS with this server-side context (RFC 3207).
+        authenticator: offer AUTH PLAIN and LOGIN (RFC 4954), checking credentials with
+            it (see :data:`~smtpdsn.server.protocol.Authenticator`).
+        auth_require_tls: offer AUTH only after STARTTLS (the default).
+        auth_required: MAIL needs a successful AUTH first.
+
+    Raises:
+        TypeError: an unknown keyword argument (aiosmtpd's ``SMTP`` arguments are gone;
+            see CHANGELOG.md).
     """
 
     def __init__(
@@ -66,8 +87,18 @@ class SMTPServer:
         timeout: float = 300.0,
         enable_smtputf8: bool = True,
         max_recipients: int = DEFAULT_MAX_RECIPIENTS,
-        **smtp_kwargs: Any,
+        backlog: int = DEFAULT_BACKLOG,
+        tls_context: ssl.SSLContext | None = None,
+        authenticator: Authenticator | None = None,
+        auth_require_tls: bool = True,
+        auth_required: bool = False,
     ) -> None:
+        if max_recipients <= 0:
+            raise ValueError(f"max_recipients must be positive, got {max_recipients!r}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout!r}")
+        if backlog <= 0:
+            raise ValueError(f"backlog must be positive, got {backlog!r}")
         self.handler = handler
         self.host = host
         self.port = port
@@ -76,27 +107,21 @@ class SMTPServer:
         self.timeout = timeout
         self.enable_smtputf8 = enable_smtputf8
         self.max_recipients = max_recipients
-        self.smtp_kwargs = smtp_kwargs
+        self.backlog = backlog
+        self.tls_context = tls_context
+        self.authenticator = authenticator
+        self.auth_require_tls = auth_require_tls
+        self.auth_required = auth_required
         self._server: asyncio.Server | None = None
         #: Called by :meth:`stop` once every connection is closed, to release resources
         #: such as the threads of a Maildir (``Maildir.close``). The handler's ``close()``
         #: (``PluginHandler.close``) is called as well.
         self.on_stop: list[Callable[[], None]] = []
-        self._connections: weakref.WeakSet[DSNSMTP] = weakref.WeakSet()
-
-    def _protocol(self) -> DSNSMTP:
-        proto = DSNSMTP(
-            self.handler,
-            hostname=self.hostname,
-            data_size_limit=self.data_size_limit,
-            timeout=self.timeout,
-            enable_SMTPUTF8=self.enable_smtputf8,
-            max_recipients=self.max_recipients,
-            loop=asyncio.get_running_loop(),
-            **self.smtp_kwargs,
-        )
-        self._connections.add(proto)
-        return proto
+        #: The open connections.
+        self.connections: set[SMTPProtocol] = set()
+        #: The requests being decided (tasks), so that :meth:`stop` can wait for them.
+        self.tasks: set[asyncio.Future[Any]] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Listen. Afterwards :attr:`port` is the port actually bound.
@@ -105,39 +130,53 @@ class SMTPServer:
             OSError: the address cannot be bound (in use, not permitted ...).
         """
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._protocol, self.host, self.port)
+        self._server = await loop.create_server(
+            lambda: SMTPProtocol(self), self.host, self.port, backlog=self.backlog
+        )
         self.port = self._server.sockets[0].getsockname()[1]
+        self._schedule_sweep(loop)
         log.info("listening on %s:%d", self.host, self.port)
+
+    def _schedule_sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweeper = loop.call_later(min(1.0, self.timeout / 4), self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tell the clients that have been silent too long ``421 4.4.2`` (one timer for
+        every connection, not one per connection and read)."""
+        deadline = loop.time() - self.timeout
+        for proto in list(self.connections):
+            if not proto.busy and proto.last_activity < deadline:
+                proto.close_with(
+                    Reply(421, "4.4.2", f"{self.hostname} Timeout, closing connection")
+                )
+        if self._server is not None:
+            self._schedule_sweep(loop)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop listening and close every connection.
 
         An idle client is told ``421 4.3.2`` at once. A client in the middle of a command
-        (a plugin call, a message being received or stored) gets that command's reply
-        first, so a message being stored is acknowledged, and then the connection closes.
-        After ``grace`` seconds the remaining connections are closed with ``421 4.3.2``.
+        (a plugin call, a message being stored) gets that command's reply first, so a
+        message being stored is acknowledged, and then the connection closes. After
+        ``grace`` seconds the remaining connections are closed with ``421 4.3.2``.
         """
         if self._server is None:
             return
-        self._server.close()
-        tasks = []
-        for proto in list(self._connections):
-            transport = proto.transport
-            if transport is None or transport.is_closing():
-                continue
+        server, self._server = self._server, None
+        server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        bye = Reply(421, "4.3.2", f"{self.hostname} Service shutting down, closing connection")
+        for proto in list(self.connections):
             if proto.busy:
                 proto.close_after_reply()
             else:
-                self._goodbye(proto)
-            task = proto._handler_coroutine
-            if task is not None and not task.done():
-                tasks.append(task)
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace)
-        for proto in list(self._connections):
-            self._goodbye(proto)
-        await self._server.wait_closed()
-        self._server = None
+                proto.close_with(bye)
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=grace)
+        for proto in list(self.connections):
+            proto.close_with(bye)
+        await server.wait_closed()
         # Without waiting: a hung plain hook's daemon thread must not keep us from stopping.
         close = getattr(self.handler, "close", None)
         if callable(close):
@@ -145,14 +184,6 @@ class SMTPServer:
         for callback in self.on_stop:
             callback()
         log.info("stopped")
-
-    def _goodbye(self, proto: DSNSMTP) -> None:
-        transport = proto.transport
-        if transport is not None and not transport.is_closing():
-            bye = f"421 4.3.2 {self.hostname} Service shutting down, closing connection"
-            log.info("%s - %s", proto.peer_name, bye)
-            cast(asyncio.WriteTransport, transport).write(bye.encode("ascii") + b"\r\n")
-            transport.close()
 
 
 @dataclass

@@ -229,6 +229,16 @@ class PluginRunner:
                     if not callable(hook):
                         raise TypeError(f"{_name(plugin)}.hook_{stage} is not callable")
                     self._hooks[stage].append((_name(plugin), hook))
+        #: The stages whose hooks all run on the event loop at once: plain hooks of
+        #: plugins that set ``inline = True`` (quick, never blocking: the rules).
+        self._inline = {
+            stage: all(
+                getattr(getattr(hook, "__self__", None), "inline", False) is True
+                and not inspect.iscoroutinefunction(hook)
+                for _, hook in hooks
+            )
+            for stage, hooks in self._hooks.items()
+        }
 
     def close(self) -> None:
         """Let the pool's idle threads end, without waiting for busy ones (a hung hook's
@@ -239,6 +249,35 @@ class PluginRunner:
     def has_hooks(self, stage: str) -> bool:
         """True when at least one plugin hooks ``stage``."""
         return bool(self._hooks[stage])
+
+    def is_inline(self, stage: str) -> bool:
+        """True when :meth:`run_inline` can decide ``stage`` (no hook, or only the plain
+        hooks of ``inline`` plugins)."""
+        return self._inline[stage]
+
+    def run_inline(self, stage: str, *args: object, peer: object = None) -> Resolution | None:
+        """:meth:`run` for a stage whose hooks all run inline (see :meth:`is_inline`):
+        each is called at once on the caller's thread, without a task or a worker thread."""
+        for name, hook in self._hooks[stage]:
+            try:
+                resolution = to_resolution(hook(*args))
+            except Exception:
+                log.exception(
+                    "%s plugin %s hook_%s failed; answering %s",
+                    format_peer(peer),
+                    name,
+                    stage,
+                    PLUGIN_ERROR_REPLY,
+                )
+                return resolve(DENYSOFT, PLUGIN_ERROR_REPLY)
+            if resolution.verdict is CONT:
+                continue
+            if resolution.adjusted:
+                log.warning(
+                    "%s plugin %s hook_%s: %s", format_peer(peer), name, stage, resolution.adjusted
+                )
+            return resolution
+        return None
 
     async def run(self, stage: str, *args: object, peer: object = None) -> Resolution | None:
         """Ask each plugin's ``hook_<stage>(*args)``; the first answer other than CONT wins.

@@ -367,6 +367,8 @@ class RulesPlugin:
     """A plugin that answers MAIL and RCPT from rules (first match wins, else CONT)."""
 
     name = "rules"
+    #: The rules are quick and never block: the runner calls them on the event loop.
+    inline = True
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
@@ -381,11 +383,11 @@ class RulesPlugin:
         rule = self._match(stage, address)
         return None if rule is None else rule.resolution()
 
-    async def hook_mail(self, session: Any, envelope: Any, address: str, params: Any) -> object:
+    def hook_mail(self, session: Any, envelope: Any, address: str, params: Any) -> object:
         """Sender rules (and address rules) at MAIL."""
         return self._decide("mail", address)
 
-    async def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
+    def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
         """Recipient rules (and address rules) at RCPT. A ``then`` rule accepts the
         recipient and marks it in ``envelope.dsn_then`` for the DSN."""
         rule = self._match("rcpt", address)
