@@ -172,49 +172,36 @@ def test_closing_verdicts_close_the_connection(answer: object, expected: str) ->
         assert c.buffer == b""
 
 
-def test_plain_handler_421_closes_the_connection() -> None:
-    """Stock aiosmtpd keeps the connection open after a handler's 421; ours closes it."""
+def test_plugin_421_closes_the_connection() -> None:
+    """A 421 always closes (RFC 5321 section 3.8); stock aiosmtpd kept it open."""
 
-    class Handler:
-        async def handle_MAIL(self, *args: Any) -> str:
+    class Busy:
+        async def hook_mail(self, *args: Any) -> str:
             return "421 Service not available"
 
-    with ServerThread(Handler()) as st, RawClient(st.port) as c:
+    with ServerThread(plugins=[Busy()]) as st, RawClient(st.port) as c:
         c.reply()
         c.cmd("EHLO x")
         assert c.cmd("MAIL FROM:<a@b>") == "421 4.0.0 Service not available"
         assert c.closed()
-    # The same handler on stock aiosmtpd: the connection stays open after the 421.
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with RawClient(port) as c:
-            c.reply()
-            c.cmd("EHLO x")
-            assert c.cmd("MAIL FROM:<a@b>") == "421 Service not available"
-            assert c.cmd("NOOP") == "250 OK"
-    finally:
-        controller.stop()
 
 
-def test_plain_handler_returning_smtpdsn_replies() -> None:
-    class Handler:
-        async def handle_RCPT(
-            self, server: Any, session: Any, envelope: Any, address: str, options: Any
-        ) -> str:
+def test_plugin_returning_smtpdsn_replies() -> None:
+    class Directory:
+        async def hook_rcpt(
+            self, session: Any, envelope: Any, address: str, params: Any
+        ) -> smtpdsn.Reply:
             if address.startswith("unknown"):
                 return smtpdsn.no_such_user()
-            envelope.rcpt_tos.append(address)
             return smtpdsn.addr_rcpt_ok()
 
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        def hook_data(self, session: Any, envelope: Any) -> smtpdsn.Reply:
             return smtpdsn.Reply(250, "2.6.0", f"Got {len(envelope.rcpt_tos)} recipient(s)")
 
-    with ServerThread(Handler()) as st, RawClient(st.port) as c:
+    with ServerThread(plugins=[Directory()]) as st, RawClient(st.port) as c:
         c.reply()
         c.cmd("EHLO x")
-        assert c.cmd("MAIL FROM:<a@b>") == "250 2.1.0 OK"
+        assert c.cmd("MAIL FROM:<a@b>") == "250 2.1.0 Sender OK"
         assert c.cmd("RCPT TO:<unknown@b>") == "550 5.1.1 No such user"
         assert c.cmd("RCPT TO:<k@b> NOTIFY=NEVER") == "250 2.1.5 Destination address valid"
         assert c.cmd("DATA").startswith("354 ")
@@ -342,21 +329,32 @@ def test_to_resolution_and_runner_errors() -> None:
     assert asyncio.run(runner.run("mail", None, None, "a@b", None)) is None
 
 
-def test_handler_without_dsnsmtp_still_answers() -> None:
-    handler = PluginHandler([Stages({"mail": DENYDISCONNECT})])
+def test_handler_answers_without_a_server() -> None:
+    """The handler is plain Python: its decisions can be asked for without a socket."""
+    from smtpdsn.dsnparams import MailParams
+    from smtpdsn.server.session import Envelope, Session
+    from smtpdsn.smtp import MailFrom, parse_path
 
-    session = SimpleNamespace(peer=None)
-    envelope = SimpleNamespace(mail_from=None, mail_options=[])
-    reply = asyncio.run(handler.handle_MAIL(object(), session, envelope, "a@b", []))
-    assert reply == "550 5.0.0 Rejected, closing connection"
+    handler = PluginHandler([Stages({"mail": DENYDISCONNECT})])
+    envelope = Envelope()
+    event = MailFrom("a@b", parse_path("<a@b>"), {}, MailParams())
+    decision = handler.mail(Session(None), envelope, event)
+    if not isinstance(decision, tuple):
+        decision = asyncio.run(_await(decision))
+    assert decision == ("550 5.0.0 Rejected, closing connection", True)
+    assert envelope.mail_from is None
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def test_a_broken_connect_hook_answers_421_and_closes() -> None:
-    class Handler:
-        async def handle_CONNECT(self, *args: Any) -> str:
-            raise RuntimeError("broken handler")
+    class Broken:
+        async def hook_connect(self, *args: Any) -> str:
+            raise RuntimeError("broken plugin")
 
-    with ServerThread(Handler()) as st, RawClient(st.port) as c:
+    with ServerThread(plugins=[Broken()]) as st, RawClient(st.port) as c:
         assert c.reply() == "421 4.3.0 Temporary local problem, try again later"
         assert c.closed()
 

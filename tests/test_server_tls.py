@@ -1,4 +1,4 @@
-"""STARTTLS through DSNSMTP: the TLS replies carry enhanced codes, DSN works after TLS."""
+"""STARTTLS (RFC 3207): the TLS replies carry enhanced codes, DSN works after TLS."""
 
 from __future__ import annotations
 
@@ -64,19 +64,16 @@ def test_starttls(tmp_path: Path) -> None:
     assert rec.data[0]["rcpt"] == {"c@d": RcptParams(frozenset({"DELAY"}))}
 
 
-def test_refused_tls_handshake_gets_554(tmp_path: Path) -> None:
-    class Handler:
-        def handle_STARTTLS(self, server: object, session: object, envelope: object) -> bool:
-            return False
-
-    with (
-        ServerThread(Handler(), tls_context=server_context(tmp_path)) as st,
-        smtplib.SMTP("127.0.0.1", st.port, timeout=10) as client,
-    ):
-        client.ehlo("client.test")
-        client.starttls(context=client_context())
-        assert client.ehlo("client.test") == (
-            554,
-            b"5.7.0 Command refused due to lack of security",
-        )
-        assert client.quit() == (221, b"2.0.0 Bye")
+def test_failed_tls_handshake_closes_only_that_connection(tmp_path: Path) -> None:
+    with ServerThread(plugins=[], tls_context=server_context(tmp_path)) as st:
+        with RawClient(st.port) as c:
+            c.reply()
+            c.cmd("EHLO x")
+            # Pipelined text after STARTTLS is discarded (RFC 3207 section 4.2), then the
+            # handshake fails on plain text and the connection closes.
+            c.send(b"STARTTLS\r\nNOOP\r\n")
+            assert c.reply() == "220 2.0.0 Ready to start TLS"
+            c.send(b"this is not a TLS record\r\n")
+            assert c.closed()
+        with smtplib.SMTP("127.0.0.1", st.port, timeout=10) as client:
+            assert client.noop() == (250, b"2.0.0 OK")

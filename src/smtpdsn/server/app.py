@@ -70,6 +70,7 @@ class SMTPServer:
             it (see :data:`~smtpdsn.server.protocol.Authenticator`).
         auth_require_tls: offer AUTH only after STARTTLS (the default).
         auth_required: MAIL needs a successful AUTH first.
+        require_starttls: MAIL needs STARTTLS first (``530 5.7.0``).
 
     Raises:
         TypeError: an unknown keyword argument (aiosmtpd's ``SMTP`` arguments are gone;
@@ -92,6 +93,7 @@ class SMTPServer:
         authenticator: Authenticator | None = None,
         auth_require_tls: bool = True,
         auth_required: bool = False,
+        require_starttls: bool = False,
     ) -> None:
         if max_recipients <= 0:
             raise ValueError(f"max_recipients must be positive, got {max_recipients!r}")
@@ -112,6 +114,7 @@ class SMTPServer:
         self.authenticator = authenticator
         self.auth_require_tls = auth_require_tls
         self.auth_required = auth_required
+        self.require_starttls = require_starttls
         self._server: asyncio.Server | None = None
         #: Called by :meth:`stop` once every connection is closed, to release resources
         #: such as the threads of a Maildir (``Maildir.close``). The handler's ``close()``

@@ -84,6 +84,7 @@ class SMTPProtocol(asyncio.Protocol):
             auth_mechanisms=("PLAIN", "LOGIN") if server.authenticator is not None else (),
             auth_require_tls=server.auth_require_tls,
             auth_required=server.auth_required,
+            starttls_required=server.require_starttls,
             ident=f"smtpdsn {__version__}",
         )
         self.transport: asyncio.Transport | None = None

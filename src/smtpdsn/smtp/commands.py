@@ -26,6 +26,7 @@ from .address import AddressError, Path, parse_path, split_path
 
 __all__ = ["CommandError", "parse_mail_argument", "parse_rcpt_argument", "split_command"]
 
+_EXTENDED: Final = " [SP <mail-parameters>]"
 _FROM: Final = re.compile(r"FROM:[ ]*", re.IGNORECASE)
 _TO: Final = re.compile(r"TO:[ ]*", re.IGNORECASE)
 
@@ -57,14 +58,14 @@ def _path_and_params(
 ) -> tuple[Path, dict[str, str | None]]:
     match = keyword.match(arg)
     if match is None:
-        raise CommandError(Reply(501, "5.5.4", f"Syntax: {usage}"))
+        raise CommandError(Reply(501, "5.5.4", f"Syntax: {usage}{_EXTENDED if esmtp else ''}"))
     rest = arg[match.end() :]
     try:
         path_text, params_text = split_path(rest)
     except AddressError as exc:
         raise CommandError(Reply(bad.code, bad.status, f"{bad.text}: {exc.reason}")) from None
-    if params_text and not esmtp:
-        raise CommandError(Reply(501, "5.5.4", f"Syntax: {usage} (parameters need EHLO)"))
+    if params_text and not esmtp:  # parameters need EHLO
+        raise CommandError(Reply(501, "5.5.4", f"Syntax: {usage}"))
     try:
         params = parse_esmtp_params(params_text) if params_text else {}
     except DSNParameterError as exc:
@@ -93,7 +94,7 @@ def parse_mail_argument(
     return _path_and_params(
         arg,
         _FROM,
-        "MAIL FROM:<address> [parameters]",
+        "MAIL FROM: <address>",
         esmtp=esmtp,
         smtputf8=smtputf8,
         allow_null=True,
@@ -119,7 +120,7 @@ def parse_rcpt_argument(
             # RFC 5321 section 4.1.1.3: "<Postmaster>" without a domain is a valid RCPT.
             params_text = rest[12:].strip(" ")
             if params_text and not esmtp:
-                raise CommandError(Reply(501, "5.5.4", "Syntax: RCPT TO:<address>"))
+                raise CommandError(Reply(501, "5.5.4", "Syntax: RCPT TO: <address>"))
             try:
                 params = parse_esmtp_params(params_text) if params_text else {}
             except DSNParameterError as exc:
@@ -128,7 +129,7 @@ def parse_rcpt_argument(
     return _path_and_params(
         arg,
         _TO,
-        "RCPT TO:<address> [parameters]",
+        "RCPT TO: <address>",
         esmtp=esmtp,
         smtputf8=smtputf8,
         allow_null=False,

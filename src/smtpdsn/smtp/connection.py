@@ -150,6 +150,7 @@ class ServerConnection:
             (RFC 4954); empty for no AUTH.
         auth_require_tls: offer AUTH only over TLS (the default; RFC 4954 section 4).
         auth_required: MAIL needs a successful AUTH first (``530 5.7.0``).
+        starttls_required: MAIL needs TLS first (``530 5.7.0``, RFC 3207 section 4).
         max_errors: refused commands before ``421 4.7.0`` and a close.
         ident: the software named in the greeting.
 
@@ -170,6 +171,7 @@ class ServerConnection:
         auth_mechanisms: tuple[str, ...] = (),
         auth_require_tls: bool = True,
         auth_required: bool = False,
+        starttls_required: bool = False,
         max_errors: int = DEFAULT_MAX_ERRORS,
         ident: str = "smtpdsn",
     ) -> None:
@@ -192,6 +194,7 @@ class ServerConnection:
         self.auth_mechanisms = mechanisms
         self.auth_require_tls = auth_require_tls
         self.auth_required = auth_required
+        self.starttls_required = starttls_required
         self.max_errors = max_errors
         self.ident = ident
 
@@ -572,9 +575,13 @@ class ServerConnection:
         if self._skipping_line:
             self._skipping_line = False
             return self._error("-", R.COMMAND_TOO_LONG)
+        if not self.smtputf8 and not line.isascii():
+            return self._error("-", R.STRICT_ASCII)
         text = line.decode("utf-8", "surrogateescape")
         verb, _, arg = text.partition(" ")
         verb = verb.upper()
+        if not verb or not verb.isascii():  # empty, or 8-bit garbage where a verb should be
+            return self._error("-", R.BAD_SYNTAX)
         limit = BASE_COMMAND_LINE
         if self.esmtp:
             if verb == "MAIL":
@@ -618,6 +625,8 @@ class ServerConnection:
         refused = self._need_helo("MAIL")
         if refused is not None:
             return refused
+        if self.starttls_required and not self.tls:
+            return self._error("MAIL", R.STARTTLS_FIRST)
         if self.auth_required and self.authenticated is None:
             return self._error("MAIL", R.AUTH_REQUIRED)
         try:
@@ -630,12 +639,12 @@ class ServerConnection:
         body = rest.pop("BODY", None)
         if body is not None or "BODY" in params:
             if body is None or body.upper() not in ("7BIT", "8BITMIME"):
-                return self._error("MAIL", R.syntax("Invalid parameter BODY: use 7BIT or 8BITMIME"))
+                return self._error("MAIL", R.syntax("Error: BODY can only be one of 7BIT, 8BITMIME"))
             body = body.upper()
         utf8 = False
         if "SMTPUTF8" in rest:
             if rest.pop("SMTPUTF8") is not None:
-                return self._error("MAIL", R.syntax("Invalid parameter SMTPUTF8: no value"))
+                return self._error("MAIL", R.syntax("Error: SMTPUTF8 takes no arguments"))
             if not self.smtputf8:
                 return self._error(
                     "MAIL", Reply(555, "5.5.4", "MAIL FROM parameter SMTPUTF8 not available")
@@ -926,7 +935,7 @@ class ServerConnection:
             block = b"\r\n".join(lines)
         self._data_size += len(block) + 2
         if self.max_message_size is not None and self._data_size > self.max_message_size:
-            self._data_fail(R.MESSAGE_TOO_BIG)
+            self._data_fail(R.TOO_MUCH_DATA)
             return
         self._data.append(block)
         self._data.append(b"\r\n")

@@ -18,6 +18,7 @@ __all__ = [
     "AUTH_OK",
     "AUTH_REQUIRED",
     "BAD_BASE64",
+    "BAD_SYNTAX",
     "BYE",
     "COMMAND_TOO_LONG",
     "DATA_GO_AHEAD",
@@ -33,8 +34,11 @@ __all__ = [
     "RECIPIENT_OK",
     "REFUSED_SESSION",
     "SENDER_OK",
+    "STARTTLS_FIRST",
+    "STRICT_ASCII",
     "TLS_READY",
     "TOO_MANY_RECIPIENTS",
+    "TOO_MUCH_DATA",
     "VRFY_CANNOT",
     "syntax",
 ]
@@ -62,13 +66,19 @@ EXPN_NOT_IMPLEMENTED: Final = Reply(502, "5.5.1", "EXPN not implemented")
 # Limits (RFC 5321 section 4.5.3.1; RFC 1870 for SIZE).
 COMMAND_TOO_LONG: Final = Reply(500, "5.5.2", "Command line too long")
 LINE_TOO_LONG: Final = Reply(500, "5.5.2", "Line too long (see RFC5321 4.5.3.1.6)")
-MESSAGE_TOO_BIG: Final = Reply(552, "5.3.4", "Message size exceeds fixed maximum message size")
+MESSAGE_TOO_BIG: Final = Reply(
+    552, "5.3.4", "Error: message size exceeds fixed maximum message size"
+)
+TOO_MUCH_DATA: Final = Reply(552, "5.3.4", "Error: Too much mail data")
+BAD_SYNTAX: Final = Reply(500, "5.5.2", "Error: bad syntax")
+STRICT_ASCII: Final = Reply(500, "5.5.2", "Error: strict ASCII mode")
 TOO_MANY_RECIPIENTS: Final = Reply(452, "4.5.3", "Too many recipients")
 
 # AUTH (RFC 4954 sections 4 and 6).
 AUTH_ALREADY: Final = Reply(503, "5.5.1", "Already authenticated")
 AUTH_CANCELLED: Final = Reply(501, "5.7.0", "Authentication cancelled")
 AUTH_REQUIRED: Final = Reply(530, "5.7.0", "Authentication required")
+STARTTLS_FIRST: Final = Reply(530, "5.7.0", "Must issue a STARTTLS command first")
 AUTH_ENCRYPTION_REQUIRED: Final = Reply(
     538, "5.7.11", "Encryption required for requested authentication mechanism"
 )
