@@ -192,6 +192,13 @@ def _path_end(text: str, start: int) -> int:
         if quoted is None:
             return -1
         i = quoted.end()
+    at = text.find("@", i)
+    if at != -1 and text.startswith("[", at + 1):
+        # An address literal: a general one may hold a ">" (dcontent is %d33-90 / %d94-126).
+        gt = text.find(">", i)
+        close = text.find("]", at)
+        if close != -1 and at < gt < close:
+            i = close + 1
     return text.find(">", i)
 
 
