@@ -3,6 +3,7 @@ literals, section 4.5.3.1 limits, and RFC 6531 section 3.3 under SMTPUTF8."""
 
 from __future__ import annotations
 
+import doctest
 import ipaddress
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from smtpdsn.errors import DSNError
+from smtpdsn.smtp import address
 from smtpdsn.smtp.address import (
     DOMAIN_MAX_OCTETS,
     LOCAL_PART_MAX_OCTETS,
@@ -21,6 +23,11 @@ from smtpdsn.smtp.address import (
     parse_path,
     split_path,
 )
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(address)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def reason_of(path: str, *, smtputf8: bool = False, allow_null: bool = False) -> str:
@@ -557,7 +564,7 @@ class TestLengthLimits:
         assert len(path) < 256 < len(path.encode())
         assert "octets long; the limit is 256" in reason_of(path, smtputf8=True)
 
-    def test_a_very_long_value_is_refused_quickly_and_shown_cut(self) -> None:
+    def test_a_very_long_value_is_shown_cut(self) -> None:
         reason = reason_of("<" + "a" * 100_000 + "@example.com>")
         assert reason.startswith("the path '<aaaa") and len(reason) < 200
 
