@@ -8,7 +8,6 @@ from typing import Any
 
 from smtpdsn.server.rules import DEFAULT_RULES, parse_rules
 from tests.server_support import ROOT_DIR, RawClient, ServerThread
-from tests.test_server_cli import free_port
 
 DOC = (ROOT_DIR / "docs" / "server.md").read_text(encoding="utf-8")
 
@@ -49,33 +48,3 @@ def test_default_rules_table() -> None:
         assert f"`{rule.reply}`" in DOC
 
 
-def test_aiosmtpd_controller_with_dsnsmtp() -> None:
-    """As the docs say: a Controller whose factory() returns DSNSMTP."""
-    import smtplib
-
-    from aiosmtpd.controller import Controller
-
-    import smtpdsn
-    from smtpdsn.server import DSNSMTP, PluginHandler
-
-    class DSNController(Controller):
-        def factory(self) -> DSNSMTP:
-            return DSNSMTP(self.handler, **self.SMTP_kwargs)
-
-    class Deny:
-        async def hook_rcpt(self, session: Any, envelope: Any, address: str, p: Any) -> object:
-            return smtpdsn.DENY, smtpdsn.no_such_user()
-
-    port = free_port()
-    controller = DSNController(
-        PluginHandler([Deny()]), hostname="127.0.0.1", port=port, server_hostname="smtpdsn.test"
-    )
-    controller.start()
-    try:
-        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
-            client.ehlo("x")
-            assert client.has_extn("dsn")
-            assert client.mail("a@b") == (250, b"2.1.0 Sender OK")
-            assert client.rcpt("c@d") == (550, b"5.1.1 No such user")
-    finally:
-        controller.stop()

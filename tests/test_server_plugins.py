@@ -6,18 +6,15 @@ import asyncio
 import logging
 import re
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 import smtpdsn
 from smtpdsn import CONT, DENY, DENYDISCONNECT, DENYSOFT, DENYSOFTDISCONNECT, DISCONNECT, OK
 from smtpdsn.server.handler import PluginHandler
 from smtpdsn.server.plugins import PluginError, PluginRunner, to_resolution
 from tests.server_support import RawClient, ServerThread
-from tests.test_server_cli import free_port
 
 
 class ByLocalPart:

@@ -116,6 +116,8 @@ def test_every_builtin_reply_carries_a_fitting_code() -> None:
             assert c.cmd("RCPT TO:<a@b>") == "250 2.1.5 Recipient OK"
             assert c.cmd("DATA") == "354 End data with <CR><LF>.<CR><LF>"
             assert c.cmd("hello\r\n.") == "250 2.0.0 Message accepted for delivery"
+        with RawClient(st.port) as c:
+            assert c.reply() == GREETING
             assert c.cmd("X" * 1200) == "500 5.5.2 Command line too long"
             assert c.cmd("BOGUS") == '500 5.5.1 Error: command "BOGUS" not recognized'
             assert c.cmd("NO\x00OP") == '500 5.5.1 Error: command "NO?OP" not recognized'

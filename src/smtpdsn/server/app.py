@@ -207,6 +207,8 @@ class ServerConfig:
     hostname: str | None = None
     #: The most recipients per transaction; more get ``452 4.5.3 Too many recipients``.
     max_recipients: int = DEFAULT_MAX_RECIPIENTS
+    #: The listening socket's backlog.
+    backlog: int = DEFAULT_BACKLOG
 
 
 def _reporting_mta(hostname: str, bounces: bool) -> str:
@@ -264,6 +266,7 @@ def build_server(config: ServerConfig) -> SMTPServer:
         data_size_limit=config.max_size,
         timeout=config.timeout,
         max_recipients=config.max_recipients,
+        backlog=config.backlog,
     )
     if config.maildir is not None:
         server.on_stop.append(maildir.close)

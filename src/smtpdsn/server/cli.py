@@ -1,14 +1,16 @@
 """``smtpdsn serve``: the arguments and the entry point.
 
-This module must import without aiosmtpd installed: aiosmtpd is imported only in ``run``.
+The server needs only the standard library; ``--loop uvloop`` needs the ``fast`` extra.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["add_arguments", "load_plugin", "run"]
@@ -98,6 +100,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--hostname", help="name in the greeting (default: this host's name)")
     parser.add_argument(
+        "--backlog",
+        type=_positive_int,
+        default=1024,
+        help="queue of connections not yet accepted (default: 1024; the kernel caps it at "
+        "net.core.somaxconn)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="event loop: uvloop (the smtpdsn[fast] extra), asyncio's own, or auto: uvloop "
+        "when it is installed (default)",
+    )
+    parser.add_argument(
         "--log-level",
         type=str.upper,
         choices=_LEVELS,
@@ -141,15 +157,12 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(DEFAULT_RULES)
         return 0
-    try:
-        import aiosmtpd  # noqa: F401
-    except ImportError:
-        print(
-            "smtpdsn serve: error: the server needs aiosmtpd; install smtpdsn[server]",
-            file=sys.stderr,
-        )
-        return 2
     import asyncio
+
+    loop_factory = _loop_factory(getattr(args, "loop", "auto"))
+    if isinstance(loop_factory, str):
+        print(f"smtpdsn serve: error: {loop_factory}", file=sys.stderr)
+        return 2
 
     from .app import ServerConfig, serve
     from .rules import RulesError, load_rules
@@ -157,9 +170,6 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if args.log_level != "DEBUG":
-        # aiosmtpd logs every command at INFO; ours is one line per reply.
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
         rules = load_rules(args.rules) if args.rules else None
         plugins = [load_plugin(spec) for spec in args.plugin]
@@ -183,12 +193,32 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         hostname=args.hostname,
         max_recipients=args.max_recipients,
+        backlog=getattr(args, "backlog", 1024),
     )
     try:
-        asyncio.run(serve(config))
+        if loop_factory is None:
+            asyncio.run(serve(config))
+        else:
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(serve(config))
     except OSError as exc:
         print(f"smtpdsn serve: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | str | None:
+    """The event loop ``--loop`` asks for: a factory, None for asyncio's own, or an error
+    message."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            return "--loop uvloop needs uvloop: pip install 'smtpdsn[fast]'"
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory

@@ -45,7 +45,7 @@ from ..smtp import (
     StartTLSRequest,
     State,
 )
-from .handler import Decision
+from .handler import Decision, PluginHandler
 from .plugins import format_peer
 from .session import Envelope, Session
 
@@ -74,7 +74,7 @@ class SMTPProtocol(asyncio.Protocol):
 
     def __init__(self, server: SMTPServer) -> None:
         self.server = server
-        self.handler = server.handler
+        self.handler: PluginHandler = server.handler
         self.conn = ServerConnection(
             server.hostname,
             max_message_size=server.data_size_limit,
@@ -322,7 +322,7 @@ class SMTPProtocol(asyncio.Protocol):
 
         async def later() -> Decision:
             try:
-                ok = await cast(Awaitable[bool], result)
+                ok = await result
             except Exception:
                 log.exception("%s the authenticator failed", self.peer_name)
                 return Reply(454, "4.7.0", "Temporary authentication failure"), False

@@ -22,7 +22,7 @@ from typing import Final
 
 from ..dsnparams import DSNParameterError, parse_esmtp_params
 from ..reply import Reply
-from .address import AddressError, Path, parse_path, split_path
+from .address import AddressError, Path, parse_forward_path, parse_path, split_path
 
 __all__ = ["CommandError", "parse_mail_argument", "parse_rcpt_argument", "split_command"]
 
@@ -73,8 +73,15 @@ def _path_and_params(
     # MAIL enables UTF-8 addresses with its own SMTPUTF8 parameter; RCPT with the MAIL's.
     utf8 = smtputf8 and ("SMTPUTF8" in params if allow_null else True)
     try:
-        path = parse_path(path_text, smtputf8=utf8, allow_null=allow_null)
+        if allow_null:
+            path = parse_path(path_text, smtputf8=utf8, allow_null=True)
+        else:
+            path = parse_forward_path(path_text, smtputf8=utf8)
     except AddressError as exc:
+        if exc.kind == "non-ascii":  # RFC 6531 section 3.7.4.1
+            raise CommandError(
+                Reply(553, "5.6.7", f"Address needs SMTPUTF8: {exc.reason}")
+            ) from None
         raise CommandError(Reply(bad.code, bad.status, f"{bad.text}: {exc.reason}")) from None
     return path, params
 
@@ -116,16 +123,6 @@ def parse_rcpt_argument(
         rest = arg[match.end() :]
         if rest.startswith("<>"):
             raise CommandError(Reply(501, "5.1.3", "Bad recipient address syntax"))
-        if rest[:12].lower() == "<postmaster>" and rest[12:13] in ("", " "):
-            # RFC 5321 section 4.1.1.3: "<Postmaster>" without a domain is a valid RCPT.
-            params_text = rest[12:].strip(" ")
-            if params_text and not esmtp:
-                raise CommandError(Reply(501, "5.5.4", "Syntax: RCPT TO: <address>"))
-            try:
-                params = parse_esmtp_params(params_text) if params_text else {}
-            except DSNParameterError as exc:
-                raise CommandError(exc.reply) from None
-            return Path(rest[1:11], rest[1:11], ""), params
     return _path_and_params(
         arg,
         _TO,

@@ -46,7 +46,7 @@ from typing import Final
 from ..dsnparams import DSNParameterError, mail_params, rcpt_params
 from ..reply import Reply
 from . import replies as R
-from .address import AddressError, parse_path
+from .address import AddressError, parse_mailbox, parse_path
 from .commands import CommandError, parse_mail_argument, parse_rcpt_argument
 from .errors import LocalProtocolError
 from .events import (
@@ -591,7 +591,9 @@ class ServerConnection:
         if verb == "AUTH" and self.auth_mechanisms:
             limit = AUTH_LINE
         if len(line) + 2 > limit:
-            return self._error(verb if verb.isascii() and verb.isalpha() else "-", R.COMMAND_TOO_LONG)
+            return self._error(
+                verb if verb.isascii() and verb.isalpha() else "-", R.COMMAND_TOO_LONG
+            )
         handler = self._commands.get(verb)
         if handler is None:
             shown = verb if len(verb) <= 40 else verb[:40] + "..."
@@ -639,7 +641,9 @@ class ServerConnection:
         body = rest.pop("BODY", None)
         if body is not None or "BODY" in params:
             if body is None or body.upper() not in ("7BIT", "8BITMIME"):
-                return self._error("MAIL", R.syntax("Error: BODY can only be one of 7BIT, 8BITMIME"))
+                return self._error(
+                    "MAIL", R.syntax("Error: BODY can only be one of 7BIT, 8BITMIME")
+                )
             body = body.upper()
         utf8 = False
         if "SMTPUTF8" in rest:
@@ -775,7 +779,10 @@ class ServerConnection:
         if not arg:
             return self._error("VRFY", R.syntax("Syntax: VRFY <address>"))
         try:
-            parse_path(arg if arg.startswith("<") else f"<{arg}>", smtputf8=self.smtputf8)
+            if arg.startswith("<"):
+                parse_path(arg, smtputf8=self.smtputf8)
+            else:
+                parse_mailbox(arg, smtputf8=self.smtputf8)
         except AddressError:
             return self._error(
                 "VRFY", Reply(502, "5.5.1", f"Could not VRFY {_printable(arg[:100])}")
