@@ -10,11 +10,13 @@ Two ways in:
 
 * :meth:`Maildir.deliver` / :meth:`Maildir.deliver_all` store in the calling thread.
 * :meth:`Maildir.deliver_async` / :meth:`Maildir.deliver_all_async` hand the delivery to
-  one writer thread with *group commit*: the deliveries that arrive while the writer is
-  busy are taken together as one batch. Each file is written to ``tmp/`` and fsynced,
-  all of them are renamed into ``new/``, ``new/`` is fsynced once for the batch, and the
-  waiting coroutines are woken with one ``call_soon_threadsafe`` per event loop. Each
-  delivery of a batch still stands or falls alone.
+  a few writer threads (:data:`WRITERS`) with *group commit*: a writer takes the
+  deliveries waiting for it (its share, when other writers are idle) as one batch. Each
+  file is written to ``tmp/`` and fsynced, all of them are renamed into ``new/``,
+  ``new/`` is fsynced once for the batch, and the waiting coroutines are woken with one
+  ``call_soon_threadsafe`` per event loop, not one per message. Each delivery of a batch
+  still stands or falls alone. Several writers let one batch's fsyncs wait on the disk
+  while the next batch is written (see bench/maildir.py for the figures).
 
 :func:`delivery_failure_reply` turns a failed delivery into the reply for the client
 (``452 4.3.1`` for a full disk, RFC 3463 section 3.4; ``451 4.3.0`` otherwise), and
@@ -137,17 +139,21 @@ def _settle(items: list[tuple[asyncio.Future[list[str]], _Outcome]]) -> None:
 class Maildir:
     """A Maildir directory (``tmp/``, ``new/``, ``cur/``), created when missing.
 
-    Creating it cleans ``tmp/`` (:meth:`clean_tmp`). The writer thread behind
-    :meth:`deliver_async` starts at the first asynchronous delivery, cleans ``tmp/``
-    every ``clean_interval`` seconds while it runs, and ends on :meth:`close`.
+    Creating it cleans ``tmp/`` (:meth:`clean_tmp`). The writer threads behind
+    :meth:`deliver_async` (daemon threads: they never hold up the interpreter's exit)
+    start at the first asynchronous delivery; the first of them cleans ``tmp/`` every
+    ``clean_interval`` seconds while they run; they end on :meth:`close`.
 
     Args:
         path: the Maildir's directory.
         clean_interval: seconds between two cleanings of ``tmp/`` by the writer thread;
             None for none.
+        writers: how many writer threads (1 for the least CPU per message, more to keep
+            several fsyncs in flight on a slow disk).
 
     Raises:
         OSError: the directories cannot be created.
+        ValueError: ``writers`` is less than 1.
     """
 
     def __init__(
@@ -179,7 +185,7 @@ class Maildir:
         self._threads: list[threading.Thread] = []
         self._idle = 0  # writer threads waiting for work
         self._pool: DaemonThreadPool | None = None
-        #: Batches the writer thread committed, and deliveries in them (for the bench).
+        #: Batches the writer threads committed, and deliveries in them (for the bench).
         self.batches = 0
         self.batched = 0
         self.clean_tmp()
@@ -293,14 +299,14 @@ class Maildir:
             raise outcome
         return outcome
 
-    # -- through the writer thread -------------------------------------------------------
+    # -- through the writer threads ------------------------------------------------------
 
     async def deliver_async(self, content: bytes) -> str:
-        """:meth:`deliver` by the writer thread, so the event loop keeps serving."""
+        """:meth:`deliver` by a writer thread, so the event loop keeps serving."""
         return (await self.deliver_all_async((content,)))[0]
 
     async def deliver_all_async(self, contents: Sequence[bytes]) -> list[str]:
-        """:meth:`deliver_all` by the writer thread, together with the deliveries that
+        """:meth:`deliver_all` by a writer thread, together with the deliveries that
         arrive while it is busy (one fsync of ``new/`` and one wake-up of this loop for
         them all). All of ``contents`` or none is stored; the others of the batch do not
         depend on it.
@@ -393,10 +399,10 @@ class Maildir:
                 log.warning("%d Maildir deliveries finished after their loop closed", len(items))
 
     def close(self, wait: bool = False) -> None:
-        """Let the writer thread end once it has stored what was asked of it (and the
+        """Let the writer threads end once they have stored what was asked of them (and the
         threads of :attr:`pool` once idle). With ``wait``, wait for that.
 
-        The Maildir can be used again afterwards: a later delivery starts a new writer.
+        The Maildir can be used again afterwards: a later delivery starts new writers.
         """
         with self._lock:
             jobs, self._jobs = self._jobs, None
@@ -415,7 +421,7 @@ class Maildir:
     @property
     def pool(self) -> DaemonThreadPool:
         """Daemon threads for callers that store with :meth:`deliver` in a thread of
-        their own (the server before the writer thread did). Prefer :meth:`deliver_async`."""
+        their own (the server before the writer threads did). Prefer :meth:`deliver_async`."""
         with self._lock:
             if self._pool is None:
                 self._pool = DaemonThreadPool(32, "smtpdsn-deliver")
