@@ -441,13 +441,14 @@ class DSNWriteFails(Maildir):
         super()._write(fd, content)
 
 
-def test_dsn_write_failure_keeps_nothing_and_answers_451(
+def test_dsn_write_failure_keeps_nothing_and_answers_452(
     maildir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(app_module, "Maildir", DSNWriteFails)
     with serve(maildir) as st:
         replies = send(st.port, ["bounce@example.org"])
-        assert replies[-1] == (451, b"4.3.0 Could not store the message, try again later")
+        # A full disk is 452 4.3.1 (RFC 3463: mail system full), not 451.
+        assert replies[-1] == (452, b"4.3.1 Insufficient system storage, try again later")
         # Another message still goes through.
         assert send(st.port, ["someone@example.org"])[-1][0] == 250
     assert split(maildir) == ([MESSAGE], [])

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies
+from hypothesis import given, strategies
 
 from smtpdsn.server.handler import PluginHandler
 from smtpdsn.server.maildir import (

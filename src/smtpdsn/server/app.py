@@ -27,7 +27,7 @@ from ..report.checks import host_name
 from ..smtp import DEFAULT_MAX_RECIPIENTS
 from .bounce import build_bounce
 from .handler import PluginHandler
-from .maildir import Maildir
+from .maildir import Maildir, delivery_failure_reply
 from .protocol import Authenticator, SMTPProtocol
 from .rules import DEFAULT_RULES, Rule, RulesPlugin, parse_rules
 
@@ -243,21 +243,18 @@ def build_server(config: ServerConfig) -> SMTPServer:
     if config.maildir is not None:
         maildir = Maildir(config.maildir)
 
-        def store(envelope: Any) -> str:
+        async def deliver_to_maildir(envelope: Any) -> str | None:
             original = envelope.original_content or b""
             dsn = build_bounce(envelope, reporting_mta=reporting_mta, arrival=datetime.now(UTC))
             if dsn is None:
-                return maildir.deliver(original)
-            name, dsn_name = maildir.deliver_all([original, bytes(dsn)])
+                return await maildir.deliver_async(original)
+            name, dsn_name = await maildir.deliver_all_async([original, bytes(dsn)])
             log.info("DSN to <%s> stored as %s", envelope.mail_from, dsn_name)
             return name
 
-        async def deliver_to_maildir(envelope: Any) -> str | None:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(maildir.pool, store, envelope)
-
         deliver = deliver_to_maildir
     handler = PluginHandler(plugins, timeout=config.plugin_timeout, deliver=deliver)
+    handler.failure_reply = delivery_failure_reply
     server = SMTPServer(
         handler,
         host=config.host,
