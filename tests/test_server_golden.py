@@ -16,9 +16,11 @@ difference fails with the session, step, command, expected and received reply.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -52,7 +54,16 @@ NOT_PLAYED = "<NOT PLAYED: the connection was closed earlier>"
 #: ``(session name, step index)`` or ``(session name, "end")`` -> the reply now expected and
 #: why. Step 0 is the greeting. Empty while the server is the one the sessions were
 #: recorded from.
-DOCUMENTED_CHANGES: dict[tuple[str, int | Literal["end"]], Change] = {}
+#: The differences of smtpdsn's own engine (which replaced the aiosmtpd-based server the
+#: sessions were recorded from) are in ``tests/data/golden_changes.json``, one entry per step,
+#: each with the CHANGELOG entry that documents it. They were produced by playing the
+#: sessions against the new engine and read one by one.
+DOCUMENTED_CHANGES: dict[tuple[str, int | Literal["end"]], Change] = {
+    (item["session"], item["step"]): Change(item["reply"], item["reason"], item["closed"])
+    for item in json.loads(
+        (Path(__file__).parent / "data" / "golden_changes.json").read_text(encoding="utf-8")
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,13 @@ class Replacement:
 #: Texts that change in every reply they appear in, applied in order. For example, with
 #: CHUNKING advertised: ``Replacement("250-DSN\r\n250 HELP\r\n",
 #: "250-DSN\r\n250-CHUNKING\r\n250 HELP\r\n", "README: CHUNKING")``.
-DOCUMENTED_REPLACEMENTS: list[Replacement] = []
+DOCUMENTED_REPLACEMENTS: list[Replacement] = [
+    Replacement(
+        "250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n",
+        "250-PIPELINING\r\n250-CHUNKING\r\n250-ENHANCEDSTATUSCODES\r\n",
+        "CHANGELOG: EHLO advertises CHUNKING and BDAT works",
+    ),
+]
 
 SESSIONS = load_sessions()
 

@@ -56,8 +56,9 @@ def _path_and_params(
     allow_null: bool,
     bad: Reply,
 ) -> tuple[Path, dict[str, str | None]]:
+    arg = arg.lstrip(" ")  # "MAIL  FROM:" (Postfix and aiosmtpd accept it)
     match = keyword.match(arg)
-    if match is None:
+    if match is None or match.end() == len(arg.rstrip(" ")):
         raise CommandError(Reply(501, "5.5.4", f"Syntax: {usage}{_EXTENDED if esmtp else ''}"))
     rest = arg[match.end() :]
     try:
@@ -118,6 +119,7 @@ def parse_rcpt_argument(
         CommandError: with ``501 5.5.4`` for bad syntax, ``553 5.1.3`` for a bad address
             and ``501 5.1.3`` for the null path ``<>`` (there is no null forward-path).
     """
+    arg = arg.lstrip(" ")
     match = _TO.match(arg)
     if match is not None:
         rest = arg[match.end() :]

@@ -99,6 +99,23 @@ _HELP: Final = Reply(
     "2.0.0",
     "Supported commands: AUTH BDAT DATA EHLO EXPN HELO HELP MAIL NOOP QUIT RCPT RSET STARTTLS VRFY",
 )
+# RFC 5321 section 4.1.1.8: HELP with a command name says how to use it.
+_USAGE: Final = {
+    "EHLO": "EHLO hostname",
+    "HELO": "HELO hostname",
+    "MAIL": "MAIL FROM: <address> [SP <mail-parameters>]",
+    "RCPT": "RCPT TO: <address> [SP <mail-parameters>]",
+    "DATA": "DATA",
+    "BDAT": "BDAT size [LAST]",
+    "RSET": "RSET",
+    "NOOP": "NOOP [text]",
+    "QUIT": "QUIT",
+    "VRFY": "VRFY <address>",
+    "EXPN": "EXPN <list>",
+    "HELP": "HELP [command]",
+    "STARTTLS": "STARTTLS",
+    "AUTH": "AUTH mechanism [initial-response]",
+}
 _LOGIN_USER: Final = Reply(334, None, "VXNlcm5hbWU6")  # base64 "Username:"
 _LOGIN_PASS: Final = Reply(334, None, "UGFzc3dvcmQ6")  # base64 "Password:"
 _EMPTY_CHALLENGE: Final = b"334 \r\n"
@@ -580,7 +597,7 @@ class ServerConnection:
         text = line.decode("utf-8", "surrogateescape")
         verb, _, arg = text.partition(" ")
         verb = verb.upper()
-        if not verb or not verb.isascii():  # empty, or 8-bit garbage where a verb should be
+        if not line or not verb.isascii():  # empty, or 8-bit garbage where a verb should be
             return self._error("-", R.BAD_SYNTAX)
         limit = BASE_COMMAND_LINE
         if self.esmtp:
@@ -657,14 +674,15 @@ class ServerConnection:
         size: int | None = None
         if "SIZE" in rest:
             value = rest.pop("SIZE")
-            if value is None or not (value.isascii() and value.isdigit()) or len(value) > 20:
+            if value is None or not (value.isascii() and value.isdigit()):
                 return self._error(
                     "MAIL", R.syntax("Invalid parameter SIZE: a number of octets is needed")
                 )
             size = int(value)
             if self.max_message_size is not None and size > self.max_message_size:
                 return self._error("MAIL", R.MESSAGE_TOO_BIG)
-        rest.pop("AUTH", None)  # RFC 4954 section 5: accepted and not used
+        if self.auth_mechanisms:
+            rest.pop("AUTH", None)  # RFC 4954 section 5: accepted and not used
         try:
             dsn = mail_params(rest)
         except DSNParameterError as exc:
@@ -775,14 +793,17 @@ class ServerConnection:
         return Quit()
 
     def _vrfy(self, arg: str) -> Event | None:
+        # RFC 5321 section 3.5.1: the argument is a user name or a mailbox.
         arg = arg.strip(" ")
         if not arg:
             return self._error("VRFY", R.syntax("Syntax: VRFY <address>"))
         try:
             if arg.startswith("<"):
                 parse_path(arg, smtputf8=self.smtputf8)
-            else:
+            elif "@" in arg:
                 parse_mailbox(arg, smtputf8=self.smtputf8)
+            elif not arg.isprintable():
+                raise AddressError("not printable")
         except AddressError:
             return self._error(
                 "VRFY", Reply(502, "5.5.1", f"Could not VRFY {_printable(arg[:100])}")
@@ -793,7 +814,15 @@ class ServerConnection:
         return self._error("EXPN", R.EXPN_NOT_IMPLEMENTED)
 
     def _help(self, arg: str) -> Event | None:
-        return self._reply("HELP", _HELP)
+        topic = arg.strip(" ").upper()
+        if not topic:
+            return self._reply("HELP", _HELP)
+        usage = _USAGE.get(topic)
+        if usage is None:
+            return self._error(
+                "HELP", Reply(504, "5.5.4", f"No help for that command; {_HELP.text}")
+            )
+        return self._reply("HELP", Reply(214, "2.0.0", f"Syntax: {usage}"))
 
     def _starttls_cmd(self, arg: str) -> Event | None:
         if arg.strip(" "):
@@ -808,7 +837,7 @@ class ServerConnection:
 
     def _auth_cmd(self, arg: str) -> Event | None:
         if not self.auth_mechanisms:
-            return self._error("-", Reply(500, "5.5.1", 'Error: command "AUTH" not recognized'))
+            return self._error("AUTH", Reply(502, "5.5.1", "Error: authentication not enabled"))
         if not self.esmtp:
             return self._error("AUTH", Reply(503, "5.5.1", "Error: send EHLO first"))
         if self.authenticated is not None:
