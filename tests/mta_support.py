@@ -501,8 +501,13 @@ class Postfix:
         (self.config / "master.cf").write_text(_POSTFIX_SERVICES.format(port=self.port))
         done = _run([self.postfix, "-c", str(self.config), "start"])
         if done.returncode != 0:
+            self.stop()
             raise AssertionError(f"postfix start failed:\n{done.stdout}{done.stderr}{self.log()}")
-        wait_until(lambda: _listening(self.port), 30, "Postfix's smtpd to listen")
+        try:
+            wait_until(lambda: _listening(self.port), 30, "Postfix's smtpd to listen")
+        except AssertionError:
+            self.stop()
+            raise AssertionError(f"Postfix's smtpd did not listen:\n{self.log()}") from None
 
     def master_pid(self) -> int | None:
         try:
