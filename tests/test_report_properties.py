@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -30,7 +31,7 @@ from smtpdsn.report import (
     parse_reports,
 )
 from smtpdsn.report.checks import check_sender
-from smtpdsn.report.fields import clean_text, fold_field, is_clean
+from smtpdsn.report.fields import RawField, clean_text, fold_field, is_clean, split_groups
 
 ORIGINAL = b"From: a@example.com\r\nSubject: test\r\n\r\nbody\r\n"
 
@@ -327,3 +328,61 @@ def test_any_input_builds_or_raises_the_documented_error(
     else:
         if msg is not None:
             parse_reports(bytes(msg))
+
+
+def _reference_split_groups(
+    text: str,
+) -> tuple[list[list[RawField]], list[tuple[int, str, str | None]]]:
+    """split_groups written plainly, one physical line at a time (no fast path)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    groups: list[list[RawField]] = []
+    junk: list[tuple[int, str, str | None]] = []
+    fields: list[RawField] = []
+    lines = text.split("\n")
+    start = 0
+    parts: list[str] = []
+
+    def flush() -> None:
+        unfolded = "".join(parts)
+        m = re.fullmatch(r"([!-9;-~]+)[ \t]*:(.*)", unfolded, re.DOTALL)
+        if m is not None:
+            fields.append(RawField(start, m[1], m[2].strip(" \t"), m[1].lower()))
+        elif unfolded.strip(" \t"):
+            if fields and not unfolded.startswith("--"):
+                last = fields[-1]
+                fields[-1] = last._replace(
+                    value=(last.value + " " + unfolded.strip(" \t")).strip(" \t"))
+                junk.append((start, unfolded, last.name))
+            else:
+                junk.append((start, unfolded, None))
+
+    for index, physical in enumerate(lines):
+        if 0 < index < len(lines) - 1 and not physical.strip(" \t"):  # a blank line
+            if parts:
+                flush()
+                parts = []
+            if fields:
+                groups.append(fields)
+                fields = []
+            continue
+        if parts and physical[:1] in (" ", "\t"):
+            parts.append(physical)  # folded
+            continue
+        if parts:
+            flush()
+        start, parts = index + 1, [physical]
+    if parts:
+        flush()
+    if fields:
+        groups.append(fields)
+    return groups, junk
+
+
+PIECES = st.sampled_from(["\n", "\r\n", "\r", " ", "\t", "A", "a-b", ":", ";", "--", "x",
+                          "Status: 5.1.1", "é", "\n \n", "\n\t", " \n", "\nB: c", "\n\n"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(PIECES, max_size=20).map("".join))
+def test_split_groups_agrees_with_a_plain_line_by_line_reader(text: str) -> None:
+    assert split_groups(text) == _reference_split_groups(text)

@@ -286,6 +286,10 @@ def _read_recipient(items: list[RawField], notes: Notes) -> RecipientStatus | No
 
 def _read_action(item: RawField, rcpt: RecipientStatus, notes: Notes) -> None:
     rcpt.action_text = item.value
+    action = _ACTIONS.get(item.value.lower())  # the common case: a bare action word
+    if action is not None:
+        rcpt.action = action
+        return
     # RFC 822 lets a comment follow a structured field's value: "failed (bounced)".
     word = _COMMENT.sub("", item.value).strip(" \t").lower()
     action = _ACTIONS.get(word)
