@@ -223,6 +223,13 @@ def test_bounce_round_trips_through_report() -> None:
     assert b"Content-Type: text/rfc822-headers" in data
 
 
+def test_bounce_sender_from_a_return_path_with_a_comment() -> None:
+    original = b"Return-Path: <list-bounces+x=y.example@lists.example.org> (via mx)\r\n\r\nhi\r\n"
+    code, data, _ = _bounce("--rcpt", "x@y.example=no_such_user", original=original)
+    assert code == 0
+    assert b"\r\nTo: <list-bounces+x=y.example@lists.example.org>\r\n" in data
+
+
 def test_bounce_ret_full_sender_and_a_short_host_name() -> None:
     code, data, _ = _bounce("--rcpt", "b@example.org=mbox_full", "--ret", "full",
                             "--sender", "other@example.com", "--reporting-mta", "vm")
@@ -250,6 +257,7 @@ def test_bounce_delay() -> None:
     [
         (["--sender", "<>"], ORIGINAL, "the sender is null"),
         ([], b"Return-Path: <>\r\nSubject: x\r\n\r\nbody\r\n", "the sender is null"),
+        ([], b"Return-Path: <> (bounce)\r\nSubject: x\r\n\r\nbody\r\n", "the sender is null"),
         (["--notify", "NEVER"], ORIGINAL, "NOTIFY=NEVER"),
         (["--notify", "SUCCESS"], ORIGINAL,
          "NOTIFY=SUCCESS does not ask for a report of failed recipients"),

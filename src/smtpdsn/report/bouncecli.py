@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import socket
 import sys
 from datetime import UTC, datetime, timedelta
@@ -153,7 +154,9 @@ def _default_sender(original: bytes) -> str:
     value = header.get("Return-Path")
     if value is None:
         raise BounceUsageError("give --sender: the original has no Return-Path")
-    return str(value).strip()
+    # Return-Path: <alice@example.com> (a comment may follow); "<>" is the null sender.
+    m = re.search(r"<([^<>]*)>", str(value))
+    return m[1] if m is not None else str(value).strip()
 
 
 def _reporting_mta(value: str | None) -> str:
