@@ -404,6 +404,11 @@ class TestSafety:
             ("extension field X-B", {}, {"extensions": [("X-B", "v\r\n")]}),
             ("reporting MTA name", {}, {"reporting_mta": "mx\r\nBcc: x@y"}),
             ("envelope sender", {}, {"sender": "a@example.com\r\nBcc: x@y"}),
+            ("Message-ID", {}, {"message_id": "<a@b>\r\nBcc: x@y"}),
+            ("status", {"status": "5.1.1\r\nBcc: x@y"}, {}),
+            ("action", {"action": "failed\nBcc: x@y"}, {}),
+            ("remote MTA type", {"remote_mta": TypedValue("dns\r\nBcc: x@y", "mx")}, {}),
+            ("extension field name", {}, {"extensions": [("X-A\r\nBcc", "v")]}),
         ],
     )
     def test_every_field_refuses_line_breaks_the_same_way(
@@ -483,7 +488,8 @@ ERRORS = [
     ({"sender": "  "}, "the envelope sender '  ' is empty or has white space at its ends"),
     ({"sender": 42}, "the envelope sender must be a string, got 42"),
     ({"message_id": "<a@b>\r\nBcc: x"},
-     "the Message-ID '<a@b>\\r\\nBcc: x' is not of the form <left@right>"),
+     "the Message-ID '<a@b>\\r\\nBcc: x' contains a line break or a control character "
+     "('\\r'); a report field must stay on one line"),
     ({"date": datetime(2026, 1, 1)},
      "the report date must be a timezone-aware datetime, got datetime.datetime(2026, 1, 1, 0, 0)"),
     ({"original": "not bytes"},

@@ -198,6 +198,8 @@ def render_report(
     if raw is None:
         raise InvalidReportError("the original email.message.Message cannot be serialised")
     when = check_date(date, "report date") or datetime.now(UTC).replace(microsecond=0)
+    if message_id is not None:
+        check_text(message_id, "Message-ID")
     if message_id is not None and _MESSAGE_ID.fullmatch(message_id) is None:
         raise InvalidReportError(
             f"the Message-ID {message_id[:60]!r} is not of the form <left@right>"

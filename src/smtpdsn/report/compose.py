@@ -158,7 +158,8 @@ def _typed(
     value: str | TypedValue, default_type: str, what: str, ascii_only: bool
 ) -> TypedValue:
     if isinstance(value, TypedValue):
-        if not isinstance(value.type, str) or _ATOM.fullmatch(value.type) is None:
+        check_text(value.type, f"{what} type")
+        if _ATOM.fullmatch(value.type) is None:
             raise InvalidReportError(f"the {what} type {value.type!r} is not an atom")
         return TypedValue(value.type.lower(), _clean(value.value, what, ascii_only))
     if not isinstance(value, str):
@@ -173,7 +174,8 @@ def _extensions(items: Sequence[tuple[str, str]], ascii_only: bool) -> list[tupl
     ):
         raise InvalidReportError(f"extensions must be (name, value) pairs, got {items!r}")
     for name, value in items:
-        if not isinstance(name, str) or _FIELD_NAME.fullmatch(name) is None:
+        check_text(name, "extension field name")
+        if _FIELD_NAME.fullmatch(name) is None:
             raise InvalidReportError(
                 f"extension field name {name!r} is not a field name "
                 "(1 to 76 printable ASCII characters, no space or colon)"
@@ -187,6 +189,7 @@ def _extensions(items: Sequence[tuple[str, str]], ascii_only: bool) -> list[tupl
 def _status(outcome: RecipientOutcome) -> tuple[Action, EnhancedStatus]:
     status: EnhancedStatus | None
     if isinstance(outcome.status, str):
+        check_text(outcome.status, "status")
         try:
             status = EnhancedStatus.parse(outcome.status)
         except StatusSyntaxError as exc:
@@ -204,6 +207,7 @@ def _status(outcome: RecipientOutcome) -> tuple[Action, EnhancedStatus]:
         status = reply.status or EnhancedStatus(reply.code // 100 if reply.code >= 200 else 5, 0, 0)
     action = outcome.action
     if isinstance(action, str):
+        check_text(action, "action")
         action = _ACTION_NAMES.get(action.lower())
         if action is None:
             raise InvalidReportError(
