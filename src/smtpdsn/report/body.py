@@ -173,6 +173,9 @@ def parse_body(text: str, *, strict: bool, is_global: bool = False) -> DeliveryR
 
 def _split_run_on(group: list[RawField], notes: Notes) -> list[list[RawField]]:
     """Split a group where two recipients run on without a blank line between them."""
+    keys = [item.key for item in group]
+    if len(set(keys)) == len(keys):  # no field repeats: one recipient (nearly always)
+        return [group]
     pieces: list[list[RawField]] = []
     current: list[RawField] = []
     seen: set[str] = set()
@@ -239,7 +242,7 @@ def _read_message(items: list[RawField], report: DeliveryReport, notes: Notes, l
 
 
 def _read_recipient(items: list[RawField], notes: Notes) -> RecipientStatus | None:
-    if not any(item.key in _PER_RECIPIENT for item in items):
+    if _PER_RECIPIENT.keys().isdisjoint([item.key for item in items]):
         notes.warn("a group has no per-recipient fields; it is ignored", items[0].line)
         return None
     rcpt = RecipientStatus()
