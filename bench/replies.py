@@ -12,6 +12,7 @@ the final CRLF, which is what an aiosmtpd handler hook returns):
     b  str(mbox_full("Quota exceeded", 452))
     c  str(no_such_user(["line 1", "line 2"]))
     d  parse_reply("550 5.1.1 No such user\\r\\n")
+    d.bytes  parse_reply(b"550 5.1.1 No such user\r\n"), bytes as a socket or smtplib gives
     e  parse_reply(a three-line reply)
 
 When ``node`` and ``npm`` are on PATH, haraka-dsn 1.2.1 is installed from the npm registry
@@ -53,6 +54,7 @@ from smtpdsn import mbox_full, no_such_user, parse_reply
 HARAKA_DSN_VERSION = "1.2.1"
 
 ONE_LINE = "550 5.1.1 No such user\r\n"
+ONE_LINE_BYTES = ONE_LINE.encode()
 THREE_LINES = "550-5.1.1 line 1\r\n550-5.1.1 line 2\r\n550 5.1.1 line 3\r\n"
 CACHED = "550 5.1.1 No such user"
 
@@ -102,6 +104,16 @@ def _loop_multiline(n: int) -> float:
 
 def _loop_parse_one(n: int) -> float:
     f, data = parse_reply, ONE_LINE
+    t0 = time.perf_counter()
+    for _ in repeat(None, n):
+        r = f(data)
+    t1 = time.perf_counter()
+    del r
+    return t1 - t0
+
+
+def _loop_parse_one_bytes(n: int) -> float:
+    f, data = parse_reply, ONE_LINE_BYTES
     t0 = time.perf_counter()
     for _ in repeat(None, n):
         r = f(data)
@@ -337,6 +349,13 @@ CASES: tuple[Case, ...] = (
         "parse one line",
         _loop_parse_one,
         lambda: str(parse_reply(ONE_LINE)),
+        ("rate", 1_000_000.0),
+    ),
+    Case(
+        "d.bytes",
+        "parse one line given as bytes",
+        _loop_parse_one_bytes,
+        lambda: str(parse_reply(ONE_LINE_BYTES)),
         ("rate", 1_000_000.0),
     ),
     Case("e", "parse three lines", _loop_parse_three, lambda: str(parse_reply(THREE_LINES)), None),

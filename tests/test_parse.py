@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -18,6 +19,7 @@ from smtpdsn import (
     parse_reply,
     replies_from_refused,
 )
+from smtpdsn.parse import _parse_lines
 
 CASES = [
     ("550 5.1.1 No such user\r\n", 550, "5.1.1", ("No such user",)),
@@ -152,6 +154,43 @@ def test_any_bytes_parse_or_raise_the_documented_error(data: bytes) -> None:
         assert parse_reply(r.wire) == r
 
 
+@pytest.mark.parametrize(
+    "data", ["550 5.1.1 \udcff", "550-5.1.1 ok\r\n550 5.1.1 \ud800x", "\udcff550 5.1.1 x"]
+)
+def test_a_lone_surrogate_is_a_syntax_error_not_an_encode_error(data: str) -> None:
+    with pytest.raises(ReplySyntaxError, match="lone surrogate"):
+        parse_reply(data)
+
+
+def test_a_lone_surrogate_becomes_a_question_mark_in_lenient_mode() -> None:
+    r = parse_reply("550 5.1.1 caf\udce9 closed", strict=False)
+    assert r == Reply(550, "5.1.1", "caf? closed")
+    assert r.wire == b"550 5.1.1 caf? closed\r\n"
+
+
+# Any code point, lone surrogates included, and the characters replies are made of.
+any_text = st.text(
+    st.one_of(
+        st.characters(codec=None, exclude_categories=()),
+        st.sampled_from(["5", "0", "-", " ", ".", "\r", "\n", "\udcff"]),
+    ),
+    max_size=200,
+)
+
+
+@settings(max_examples=1000)
+@given(any_text, st.sampled_from(["", "550 5.1.1 ", "550-5.1.1 a\r\n550 5.1.1 ", "250-"]))
+def test_any_str_parses_or_raises_only_reply_syntax_error(data: str, prefix: str) -> None:
+    """The invariant of the fuzz target fuzz/parse_reply.py: a Reply or ReplySyntaxError."""
+    for strict in (True, False):
+        try:
+            r = parse_reply(prefix + data, strict=strict)
+        except ReplySyntaxError:
+            continue
+        assert isinstance(r, Reply)
+        assert r.wire == str(r).encode() + b"\r\n"
+
+
 @settings(max_examples=300)
 @given(
     st.sampled_from(["250", "450", "550"]),
@@ -163,19 +202,25 @@ def test_any_bytes_parse_or_raise_the_documented_error(data: bytes) -> None:
 def test_fast_paths_agree_with_the_full_parser(
     code: str, status: str, texts: list[str], eol: str
 ) -> None:
-    """str input takes the fast paths, bytes the full parser: both give the same answer."""
+    """str and bytes take the fast paths; both agree with the full parser."""
     data = eol.join(
         f"{code}{'-' if i < len(texts) - 1 else ' '}{status}{t}" for i, t in enumerate(texts)
     )
     results: list[tuple[object, ...]] = []
-    for variant in (data, data.encode()):
+    calls: list[Callable[[], Reply]] = [
+        lambda: parse_reply(data),
+        lambda: parse_reply(data.encode()),
+        lambda: parse_reply(bytearray(data.encode())),
+        lambda: _parse_lines(data, True),
+    ]
+    for call in calls:
         try:
-            r = parse_reply(variant)
+            r = call()
         except ReplySyntaxError as exc:
             results.append(("error", str(exc), exc.line))
         else:
             results.append(("ok", r, (r.code, r.status, r.lines)))
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2] == results[3]
 
 
 line_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)

@@ -10,7 +10,8 @@ import pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "report.md"
 MODULES = [
-    "model", "read", "fields", "body", "compose", "checks", "build", "text", "mime", "errors"
+    "model", "read", "fields", "body", "compose", "checks", "build", "text", "mime", "errors",
+    "cli", "bouncecli",
 ]
 
 

@@ -1,8 +1,9 @@
 """Hypothesis properties of the report package.
 
 * build -> bytes -> parse gives back exactly the records compose_report made, for
-  generated outcomes whose text includes CR/LF, control characters and non-ASCII; every
-  line of the message stays within 998 octets.
+  generated outcomes whose text includes non-ASCII and runs of white space; every line
+  of the message stays within 998 octets. Outcomes with CR/LF or control characters are
+  refused by compose_report and build_report alike, with the same message.
 * parse_reports on arbitrary bytes (and on damaged real reports) returns reports or raises
   ReportSyntaxError, never anything else, in lenient and strict mode.
 """
@@ -10,8 +11,10 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +31,7 @@ from smtpdsn.report import (
     parse_reports,
 )
 from smtpdsn.report.checks import check_sender
-from smtpdsn.report.fields import clean_text, fold_field, is_clean
+from smtpdsn.report.fields import RawField, clean_text, fold_field, is_clean, split_groups
 
 ORIGINAL = b"From: a@example.com\r\nSubject: test\r\n\r\nbody\r\n"
 
@@ -120,7 +123,8 @@ def outcomes(draw: st.DrawFn) -> RecipientOutcome:
 @given(
     items=st.lists(outcomes(), min_size=1, max_size=4),
     sender=ADDRESS.filter(lambda a: a.isprintable() and " " not in a and "\t" not in a),
-    envid=st.none() | st.from_regex(r"[!-~]{1,30}", fullmatch=True),
+    # Inner runs of spaces are kept exactly (RFC 3461 section 6.3); readers trim the ends.
+    envid=st.none() | st.from_regex(r"[!-~](?:[ -~]{0,28}[!-~])?", fullmatch=True),
     ret=st.sampled_from([None, "FULL", "HDRS"]),
     arrival=st.none() | DATES,
     received=st.none() | TEXT,
@@ -149,7 +153,15 @@ def test_build_then_parse_gives_equal_records(
         "arrival_date": arrival,
         "received_from_mta": received,
     }
-    expected = compose_report(items, **kwargs)  # type: ignore[arg-type]
+    try:
+        expected = compose_report(items, **kwargs)  # type: ignore[arg-type]
+    except InvalidReportError as exc:
+        # A value with a line break or control character (or an unusable address) is
+        # refused, by build_report too, with the same message.
+        with pytest.raises(InvalidReportError) as info:
+            build_report(ORIGINAL, items, **kwargs)  # type: ignore[arg-type]
+        assert str(info.value) == str(exc)
+        return
     msg = build_report(ORIGINAL, items, date=datetime(2026, 1, 1, tzinfo=UTC),
                        **kwargs)  # type: ignore[arg-type]
     if expected is None:
@@ -160,6 +172,12 @@ def test_build_then_parse_gives_equal_records(
     assert max(len(line) for line in data.split(b"\r\n")) <= 998
     if not smtputf8:
         assert data.isascii() and not expected.is_global
+    for rcpt in expected.recipients:
+        orcpt = rcpt.original_recipient
+        if orcpt is not None:
+            # Written with the ORCPT's own type ("RFC822"); a reader lower-cases types.
+            assert f"Original-Recipient: {orcpt}".encode() in data.replace(b"\r\n ", b" ")
+            rcpt.original_recipient = TypedValue(orcpt.type.lower(), orcpt.value)
     assert parse_reports(data, strict=True) == [expected]
     assert parse_reports(data.replace(b"\r\n", b"\n"), strict=True) == [expected]
 
@@ -310,3 +328,61 @@ def test_any_input_builds_or_raises_the_documented_error(
     else:
         if msg is not None:
             parse_reports(bytes(msg))
+
+
+def _reference_split_groups(
+    text: str,
+) -> tuple[list[list[RawField]], list[tuple[int, str, str | None]]]:
+    """split_groups written plainly, one physical line at a time (no fast path)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    groups: list[list[RawField]] = []
+    junk: list[tuple[int, str, str | None]] = []
+    fields: list[RawField] = []
+    lines = text.split("\n")
+    start = 0
+    parts: list[str] = []
+
+    def flush() -> None:
+        unfolded = "".join(parts)
+        m = re.fullmatch(r"([!-9;-~]+)[ \t]*:(.*)", unfolded, re.DOTALL)
+        if m is not None:
+            fields.append(RawField(start, m[1], m[2].strip(" \t"), m[1].lower()))
+        elif unfolded.strip(" \t"):
+            if fields and not unfolded.startswith("--"):
+                last = fields[-1]
+                fields[-1] = last._replace(
+                    value=(last.value + " " + unfolded.strip(" \t")).strip(" \t"))
+                junk.append((start, unfolded, last.name))
+            else:
+                junk.append((start, unfolded, None))
+
+    for index, physical in enumerate(lines):
+        if 0 < index < len(lines) - 1 and not physical.strip(" \t"):  # a blank line
+            if parts:
+                flush()
+                parts = []
+            if fields:
+                groups.append(fields)
+                fields = []
+            continue
+        if parts and physical[:1] in (" ", "\t"):
+            parts.append(physical)  # folded
+            continue
+        if parts:
+            flush()
+        start, parts = index + 1, [physical]
+    if parts:
+        flush()
+    if fields:
+        groups.append(fields)
+    return groups, junk
+
+
+PIECES = st.sampled_from(["\n", "\r\n", "\r", " ", "\t", "A", "a-b", ":", ";", "--", "x",
+                          "Status: 5.1.1", "é", "\n \n", "\n\t", " \n", "\nB: c", "\n\n"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(PIECES, max_size=20).map("".join))
+def test_split_groups_agrees_with_a_plain_line_by_line_reader(text: str) -> None:
+    assert split_groups(text) == _reference_split_groups(text)

@@ -483,5 +483,6 @@ def test_a_server_name_that_is_not_a_host_name(maildir: Path) -> None:
     with ServerThread(config=config) as st:
         assert send(st.port, ["bounce@example.org"])[-1][0] == 250
     msg, report = only_dsn(maildir)
-    assert report.reporting_mta == TypedValue("dns", "localhost")
+    # RFC 3461 section 6.3(b): "dns" only for a fully qualified name.
+    assert report.reporting_mta == TypedValue("x-local-hostname", "localhost")
     assert msg["From"].addresses[0].addr_spec == "MAILER-DAEMON@localhost"

@@ -1,5 +1,5 @@
-"""The ``smtpdsn`` command line: explain, list, reply, parse, classify, and serve (which needs
-the server extra, ``pip install smtpdsn[server]``).
+"""The ``smtpdsn`` command line: explain, list, reply, parse, classify, report, bounce, and
+serve (which needs the server extra, ``pip install smtpdsn[server]``).
 
 Every command writes its result to stdout. A bad argument prints one line to stderr and
 exits with status 2, without a traceback.
@@ -268,6 +268,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("classify", help="classify bounce messages (files, mbox, Maildir, -)")
     classify_cli.add_arguments(p)
+    from .report import bouncecli
+    from .report import cli as report_cli
+
+    p = sub.add_parser("report", help="read delivery status reports as JSON lines")
+    report_cli.add_arguments(p)
+    p = sub.add_parser("bounce", help="write the DSN an MTA would send about a message")
+    bouncecli.add_arguments(p)
     p = sub.add_parser("serve", help="run an SMTP server that answers with DSN replies")
     server_cli.add_arguments(p)
     return parser
@@ -295,6 +302,16 @@ def main(
             from .classify import cli as classify_cli
 
             return classify_cli.run(args)
+        if args.command in ("report", "bounce"):
+            from .report import bouncecli
+            from .report import cli as report_cli
+
+            if args.command == "report":
+                return report_cli.run(args, out)
+            try:
+                return bouncecli.run(args)
+            except bouncecli.BounceUsageError as exc:
+                raise _UsageError(str(exc)) from None
         from .server import cli as server_cli
 
         return server_cli.run(args)

@@ -53,6 +53,8 @@ _PLAIN_STATUS: Final = {
 _BAD_CHAR: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x80-\x9f\u2028\u2029]")
 _MAX_TEXT: Final = MAX_LINE_OCTETS - 2 - 4
 _MAX_LINE: Final = MAX_LINE_OCTETS - 2  # a line without its CRLF
+# A tuple, not ``bytes | bytearray``: isinstance with a tuple is the cheaper check.
+_BYTES: Final = (bytes, bytearray)
 
 
 def _fail(strict: bool, message: str, line: int | None = None) -> None:
@@ -79,32 +81,57 @@ def parse_reply(data: str | bytes | bytearray, *, strict: bool = True) -> Reply:
             starts with a reply code). ``.line`` names the offending line.
     """
     if isinstance(data, str):
-        m = _ONE_LINE.fullmatch(data)
-        if m is not None:
-            wire, code, status_text, line = m.groups()
-            status = _PLAIN_STATUS.get(status_text)
-            if status is None:
-                status = EnhancedStatus.parse(status_text)
-                if status.deprecated:
-                    status = None
-            # The limit counts the CRLF, whether or not ``data`` has one.
-            if status is not None and code[0] == status_text[0] and len(wire) <= _MAX_LINE:
-                return _new_reply(_CODE_VALUES[code], status, (line,), wire)
-        m = _MULTI_LINE.fullmatch(data)
-        if m is not None:
-            reply = _plain_multi_line(data, m[1], m[2])
-            if reply is not None:
-                return reply
         text = data
-    elif isinstance(data, bytes | bytearray):
+    elif isinstance(data, _BYTES):
+        # bytes (what a socket and smtplib give) take the same fast paths as str: decoding
+        # a short reply is one C call (UTF-8 is the default codec).
         try:
-            text = bytes(data).decode("utf-8")
+            text = data.decode()
         except UnicodeDecodeError as exc:
             _fail(strict, f"reply is not valid UTF-8 at byte {exc.start}")
-            text = bytes(data).decode("utf-8", "replace")
+            return _parse_lines(bytes(data).decode("utf-8", "replace"), strict)
     else:
         raise ReplySyntaxError(f"a reply must be str or bytes, got {type(data).__name__}")
+    m = _ONE_LINE.fullmatch(text)
+    if m is not None:
+        wire, code, status_text, line = m.groups()
+        status = _PLAIN_STATUS.get(status_text)
+        if status is None:
+            status = EnhancedStatus.parse(status_text)
+            if status.deprecated:
+                status = None
+        # The limit counts the CRLF, whether or not ``data`` has one.
+        if status is not None and code[0] == status_text[0] and len(wire) <= _MAX_LINE:
+            return _new_reply(_CODE_VALUES[code], status, (line,), wire)
+    m = _MULTI_LINE.fullmatch(text)
+    if m is not None:
+        reply = _plain_multi_line(text, m[1], m[2])
+        if reply is not None:
+            return reply
+    if not text.isascii():
+        text = _valid_unicode(text, strict)
     return _parse_lines(text, strict)
+
+
+def _valid_unicode(text: str, strict: bool) -> str:
+    """``text`` when it can be encoded as UTF-8; a str can hold lone surrogates (from
+    ``surrogateescape`` decoding, say), which no reply on the wire can.
+
+    Raises:
+        ReplySyntaxError: in strict mode, for a lone surrogate (lenient: it becomes ``?``).
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        if strict:
+            line = text.count("\n", 0, exc.start) + 1
+            raise ReplySyntaxError(
+                f"line {line} contains a lone surrogate ({text[exc.start]!r}), which is not "
+                "text that UTF-8 can carry",
+                line,
+            ) from None
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _plain_multi_line(text: str, code: str, status_text: str) -> Reply | None:

@@ -173,6 +173,9 @@ def parse_body(text: str, *, strict: bool, is_global: bool = False) -> DeliveryR
 
 def _split_run_on(group: list[RawField], notes: Notes) -> list[list[RawField]]:
     """Split a group where two recipients run on without a blank line between them."""
+    keys = [item.key for item in group]
+    if len(set(keys)) == len(keys):  # no field repeats: one recipient (nearly always)
+        return [group]
     pieces: list[list[RawField]] = []
     current: list[RawField] = []
     seen: set[str] = set()
@@ -239,7 +242,7 @@ def _read_message(items: list[RawField], report: DeliveryReport, notes: Notes, l
 
 
 def _read_recipient(items: list[RawField], notes: Notes) -> RecipientStatus | None:
-    if not any(item.key in _PER_RECIPIENT for item in items):
+    if _PER_RECIPIENT.keys().isdisjoint([item.key for item in items]):
         notes.warn("a group has no per-recipient fields; it is ignored", items[0].line)
         return None
     rcpt = RecipientStatus()
@@ -286,6 +289,10 @@ def _read_recipient(items: list[RawField], notes: Notes) -> RecipientStatus | No
 
 def _read_action(item: RawField, rcpt: RecipientStatus, notes: Notes) -> None:
     rcpt.action_text = item.value
+    action = _ACTIONS.get(item.value.lower())  # the common case: a bare action word
+    if action is not None:
+        rcpt.action = action
+        return
     # RFC 822 lets a comment follow a structured field's value: "failed (bounced)".
     word = _COMMENT.sub("", item.value).strip(" \t").lower()
     action = _ACTIONS.get(word)

@@ -26,7 +26,7 @@ from typing import Final
 
 from ..dsnparams import MailParams
 from .body import format_report
-from .checks import check_date, check_sender
+from .checks import check_date, check_sender, check_text, host_name
 from .compose import DEFAULT_NOTIFY, RecipientOutcome, compose_report
 from .errors import InvalidReportError
 from .fields import is_clean
@@ -43,6 +43,10 @@ _FIELD_NAME: Final = re.compile(r"[!-9;-~]{1,76}")
 _TYPE: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+")
 # msg-id = "<" id-left "@" id-right ">" (RFC 5322 section 3.6.4), printable ASCII, no space.
 _MESSAGE_ID: Final = re.compile(r"<[!-;=?-~]{1,200}@[!-;=?-~]{1,200}>")
+# Fields written exactly as given (addresses, the envelope identifier), not cleaned text.
+_EXACT: Final = frozenset({"Original-Envelope-Id", "Original-Recipient", "Final-Recipient"})
+# The longest word fold_field can put on a line after a field name.
+_MAX_WORD_OCTETS: Final = 900
 
 
 class _Verbatim(Message):
@@ -127,13 +131,20 @@ def _check_safe(report: DeliveryReport) -> None:
             not isinstance(value.type, str) or _TYPE.fullmatch(value.type) is None
         ):
             raise InvalidReportError(f"the {name} type {value.type!r} is not an atom")
-        texts = [value.value] if isinstance(value, TypedValue) else [value]
-        for text in texts:
-            if text is not None and (not isinstance(text, str) or not is_clean(text)):
-                raise InvalidReportError(
-                    f"the {name} value {text!r} is not safe for a field; "
-                    "make the report with compose_report"
-                )
+        text = value.value if isinstance(value, TypedValue) else value
+        if text is None:
+            continue
+        text = check_text(text, f"{name} value")
+        if name in _EXACT:
+            # Kept exactly (RFC 3461 section 6.3): runs of spaces allowed, but every word
+            # must fit a folded line.
+            if any(len(word.encode("utf-8")) > _MAX_WORD_OCTETS for word in text.split(" ")):
+                raise InvalidReportError(f"the {name} value {text[:60]!r} is too long to fold")
+        elif not is_clean(text):
+            raise InvalidReportError(
+                f"the {name} value {text!r} is not safe for a field; "
+                "make the report with compose_report"
+            )
 
 
 def _charset(data: bytes) -> str:
@@ -168,7 +179,7 @@ def render_report(
     if report.reporting_mta is None or not report.recipients:
         raise InvalidReportError("the report needs a Reporting-MTA and at least one recipient")
     _check_safe(report)
-    host = report.reporting_mta.value
+    host = host_name(report.reporting_mta.value)
     address = check_sender(sender, smtputf8)
     if report.is_global and not smtputf8:
         raise InvalidReportError(
@@ -187,6 +198,8 @@ def render_report(
     if raw is None:
         raise InvalidReportError("the original email.message.Message cannot be serialised")
     when = check_date(date, "report date") or datetime.now(UTC).replace(microsecond=0)
+    if message_id is not None:
+        check_text(message_id, "Message-ID")
     if message_id is not None and _MESSAGE_ID.fullmatch(message_id) is None:
         raise InvalidReportError(
             f"the Message-ID {message_id[:60]!r} is not of the form <left@right>"

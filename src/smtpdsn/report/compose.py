@@ -2,13 +2,25 @@
 RFC 3464 sections 2.2 and 2.3, RFC 6533 section 3).
 
 :func:`compose_report` applies the DSN rules (NOTIFY, null sender) and makes every value
-safe for a field: caller text cannot start a new line or a new field, addresses that are
-not plain ASCII become RFC 6533 ``utf-8`` addresses with ``\\x{HEX}`` escapes, and every
-line fits in 998 octets. :func:`~smtpdsn.report.build_report` writes the result.
+safe for a field: a value with a line break or control character is refused
+(:func:`~smtpdsn.report.checks.check_text`), free text has its white space runs made
+single spaces, and every line fits in 998 octets. The RFC 3461 section 6.3 rules:
+
+* Reporting-MTA has type ``dns`` for a fully qualified domain name, else
+  ``x-local-hostname`` (6.3(b));
+* Final-Recipient is the recipient exactly as received, type ``rfc822`` (mail received
+  over SMTP), whatever its local part (quoted, with spaces); a non-ASCII (SMTPUTF8)
+  address is an RFC 6533 ``utf-8`` address with ``\\x{HEX}`` escapes;
+* Original-Recipient keeps the ORCPT's address type as the client wrote it (its case
+  too) and the decoded address exactly;
+* Original-Envelope-Id is the decoded ENVID exactly, spaces kept.
+
+:func:`~smtpdsn.report.build_report` writes the result.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +31,7 @@ from ..dsnparams import MailParams, RcptParams
 from ..errors import StatusSyntaxError
 from ..reply import Reply
 from ..status import EnhancedStatus
-from .checks import MAX_ADDRESS_OCTETS, check_date, check_sender, host_name
+from .checks import MAX_ADDRESS_OCTETS, check_date, check_sender, check_text, host_name, is_fqdn
 from .errors import InvalidReportError
 from .fields import ascii_text, clean_text
 from .model import Action, DeliveryReport, RecipientStatus, TypedValue
@@ -98,35 +110,46 @@ class RecipientOutcome:
     extensions: Sequence[tuple[str, str]] = ()
 
 
-def _clean(text: str, ascii_only: bool) -> str:
-    """:func:`clean_text`, and with ``ascii_only`` reduced to ASCII as well."""
-    cleaned = clean_text(text)
+def _clean(text: str, what: str, ascii_only: bool) -> str:
+    """Free text for a field: line breaks and control characters refused (HTAB is white
+    space), :func:`clean_text` applied, and with ``ascii_only`` reduced to ASCII as well."""
+    cleaned = clean_text(check_text(text, what, tab=True))
     if ascii_only and not cleaned.isascii():
         cleaned = clean_text(ascii_text(cleaned))
     return cleaned
 
 
-def _address(addr_type: str, address: str, what: str, ascii_only: bool) -> TypedValue:
-    """The typed value for an address: plain ``rfc822`` when it is printable ASCII without
-    spaces, else an RFC 6533 ``utf-8`` address with CTLs, SP, ``\\``, ``+``, ``=`` escaped
+def _utf8_address(address: str, ascii_only: bool) -> str:
+    """An RFC 6533 utf-8 address: CTLs, SP, ``\\``, ``+``, ``=`` escaped as ``\\x{HEX}``
     (and, with ``ascii_only``, every non-ASCII character: utf-8-addr-xtext)."""
-    kind = addr_type.lower()
-    if kind not in ("rfc822", "utf-8"):
-        value = TypedValue(kind, _clean(address, ascii_only))
-    elif kind == "rfc822" and all(ch in _QCHAR or ch in "+=\\" for ch in address):
-        value = TypedValue("rfc822", address)
-    else:
-        escaped = "".join(
-            ch
-            if ch in _QCHAR
-            or (not ascii_only and ord(ch) > 0x7F and ch.isprintable() and not ch.isspace())
-            else f"\\x{{{ord(ch):X}}}"
-            for ch in address
-        )
-        value = TypedValue("utf-8", escaped)
-    if not value.value or len(value.value.encode("utf-8", "surrogatepass")) > MAX_ADDRESS_OCTETS:
+    return "".join(
+        ch
+        if ch in _QCHAR
+        or (not ascii_only and ord(ch) > 0x7F and ch.isprintable() and not ch.isspace())
+        else f"\\x{{{ord(ch):X}}}"
+        for ch in address
+    )
+
+
+def _address(addr_type: str, address: str, what: str, ascii_only: bool) -> TypedValue:
+    """The typed value for an address, the address kept exactly as given (RFC 3461
+    section 6.3): ``addr_type`` as given unless the address cannot be written in it
+    without SMTPUTF8 (a non-ASCII address in a report that must stay ASCII, or a
+    non-ASCII Final-Recipient), which makes it an RFC 6533 ``utf-8`` address."""
+    check_text(address, what)
+    if not address or address != address.strip():
         raise InvalidReportError(
-            f"the {what} {address[:60]!r} is empty or longer than {MAX_ADDRESS_OCTETS} octets"
+            f"the {what} {address[:60]!r} is empty or has white space at its ends"
+        )
+    if addr_type.lower() == "utf-8":
+        value = TypedValue(addr_type, _utf8_address(address, ascii_only))
+    elif address.isascii() or not (ascii_only or addr_type.lower() == "rfc822"):
+        value = TypedValue(addr_type, address)
+    else:
+        value = TypedValue("utf-8", _utf8_address(address, ascii_only))
+    if len(value.value.encode("utf-8")) > MAX_ADDRESS_OCTETS:
+        raise InvalidReportError(
+            f"the {what} {address[:60]!r} is longer than {MAX_ADDRESS_OCTETS} octets"
         )
     return value
 
@@ -135,14 +158,13 @@ def _typed(
     value: str | TypedValue, default_type: str, what: str, ascii_only: bool
 ) -> TypedValue:
     if isinstance(value, TypedValue):
-        if not isinstance(value.value, str):
-            raise InvalidReportError(f"the {what} value must be a string, got {value.value!r}")
-        if not isinstance(value.type, str) or _ATOM.fullmatch(value.type) is None:
+        check_text(value.type, f"{what} type")
+        if _ATOM.fullmatch(value.type) is None:
             raise InvalidReportError(f"the {what} type {value.type!r} is not an atom")
-        return TypedValue(value.type.lower(), _clean(value.value, ascii_only))
+        return TypedValue(value.type.lower(), _clean(value.value, what, ascii_only))
     if not isinstance(value, str):
         raise InvalidReportError(f"the {what} must be a string or a TypedValue, got {value!r}")
-    return TypedValue(default_type, _clean(value, ascii_only))
+    return TypedValue(default_type, _clean(value, what, ascii_only))
 
 
 def _extensions(items: Sequence[tuple[str, str]], ascii_only: bool) -> list[tuple[str, str]]:
@@ -152,22 +174,22 @@ def _extensions(items: Sequence[tuple[str, str]], ascii_only: bool) -> list[tupl
     ):
         raise InvalidReportError(f"extensions must be (name, value) pairs, got {items!r}")
     for name, value in items:
-        if not isinstance(name, str) or _FIELD_NAME.fullmatch(name) is None:
+        check_text(name, "extension field name")
+        if _FIELD_NAME.fullmatch(name) is None:
             raise InvalidReportError(
                 f"extension field name {name!r} is not a field name "
                 "(1 to 76 printable ASCII characters, no space or colon)"
             )
         if name.lower() in _STANDARD:
             raise InvalidReportError(f"{name!r} is an RFC 3464 field, not an extension")
-        if not isinstance(value, str):
-            raise InvalidReportError(f"extension field {name} must have a string value")
-        out.append((name, _clean(value, ascii_only)))
+        out.append((name, _clean(value, f"extension field {name}", ascii_only)))
     return out
 
 
 def _status(outcome: RecipientOutcome) -> tuple[Action, EnhancedStatus]:
     status: EnhancedStatus | None
     if isinstance(outcome.status, str):
+        check_text(outcome.status, "status")
         try:
             status = EnhancedStatus.parse(outcome.status)
         except StatusSyntaxError as exc:
@@ -185,6 +207,7 @@ def _status(outcome: RecipientOutcome) -> tuple[Action, EnhancedStatus]:
         status = reply.status or EnhancedStatus(reply.code // 100 if reply.code >= 200 else 5, 0, 0)
     action = outcome.action
     if isinstance(action, str):
+        check_text(action, "action")
         action = _ACTION_NAMES.get(action.lower())
         if action is None:
             raise InvalidReportError(
@@ -207,17 +230,12 @@ def _status(outcome: RecipientOutcome) -> tuple[Action, EnhancedStatus]:
 def _recipient(outcome: RecipientOutcome, ascii_only: bool) -> RecipientStatus:
     if not isinstance(outcome, RecipientOutcome):
         raise InvalidReportError(f"expected a RecipientOutcome, got {outcome!r}")
-    if not isinstance(outcome.recipient, str):
-        raise InvalidReportError(f"the recipient must be a string, got {outcome.recipient!r}")
     if outcome.params is not None and not isinstance(outcome.params, RcptParams):
         raise InvalidReportError(f"params must be RcptParams or None, got {outcome.params!r}")
-    if outcome.final_log_id is not None and not isinstance(outcome.final_log_id, str):
-        raise InvalidReportError(
-            f"final_log_id must be a string or None, got {outcome.final_log_id!r}"
-        )
+    final_recipient = _address("rfc822", outcome.recipient, "recipient", ascii_only)
     action, status = _status(outcome)
     rcpt = RecipientStatus(
-        final_recipient=_address("rfc822", outcome.recipient, "recipient", ascii_only),
+        final_recipient=final_recipient,
         action=action,
         action_text=action.value,
         status=status,
@@ -225,12 +243,12 @@ def _recipient(outcome: RecipientOutcome, ascii_only: bool) -> RecipientStatus:
     )
     orcpt = outcome.params.orcpt if outcome.params is not None else None
     if orcpt is not None:
-        try:
+        # RcptParams holds no control characters; an optional field too long to write is
+        # left out rather than failing the whole report.
+        with contextlib.suppress(InvalidReportError):
             rcpt.original_recipient = _address(
                 orcpt[0], orcpt[1], "original recipient", ascii_only
             )
-        except InvalidReportError:
-            rcpt.original_recipient = None  # optional field: left out when it cannot fit
     if outcome.remote_mta is not None:
         rcpt.remote_mta = _typed(outcome.remote_mta, "dns", "remote MTA", ascii_only)
     diagnostic = outcome.diagnostic
@@ -245,7 +263,7 @@ def _recipient(outcome: RecipientOutcome, ascii_only: bool) -> RecipientStatus:
         )
     rcpt.will_retry_until = check_date(outcome.will_retry_until, "will-retry-until date")
     if outcome.final_log_id is not None:
-        rcpt.final_log_id = _clean(outcome.final_log_id, ascii_only)
+        rcpt.final_log_id = _clean(outcome.final_log_id, "final log ID", ascii_only)
     rcpt.extensions = _extensions(outcome.extensions, ascii_only)
     return rcpt
 
@@ -295,9 +313,14 @@ def compose_report(
         raise InvalidReportError(
             f"outcomes must be a list of RecipientOutcome, got {outcomes!r}"
         )
-    report = DeliveryReport(reporting_mta=TypedValue("dns", host_name(reporting_mta)))
+    name = host_name(reporting_mta)
+    report = DeliveryReport(
+        reporting_mta=TypedValue("dns" if is_fqdn(name) else "x-local-hostname", name)
+    )
     if mail_params is not None and mail_params.envid is not None:
-        report.original_envelope_id = _clean(mail_params.envid, not smtputf8) or None
+        # RFC 3461 section 6.3(a): the decoded ENVID exactly; MailParams holds it
+        # printable US-ASCII, at most 100 characters.
+        report.original_envelope_id = check_text(mail_params.envid, "envelope identifier")
     if received_from_mta is not None:
         report.received_from_mta = _typed(
             received_from_mta, "dns", "received-from MTA", not smtputf8

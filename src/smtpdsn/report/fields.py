@@ -59,6 +59,9 @@ _TYPED: Final = re.compile(r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)[ \t]*;[ \t]*(.*)"
 # status-code = DIGIT "." 1*3DIGIT "." 1*3DIGIT, then an optional comment (RFC 3464 2.3.4).
 # Read leniently: leading zeros and any class digit are matched, then judged.
 _STATUS: Final = re.compile(r"([0-9])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.])[ \t]*(.*)", re.DOTALL)
+# A field on one line (re.M: at the start of any line). A group whose every line matches
+# (nearly every real group: nothing folded, no other line) is read with one findall.
+_ONE_LINE_FIELD: Final = re.compile(r"^([!-9;-~]+)[ \t]*:([^\n]*)", re.M)
 # One or more blank (or white-space-only) lines: the end of a group.
 _BLANK_RUN: Final = re.compile(r"\n(?:[ \t]*\n)+")
 # A line break not followed by SP or HTAB: the start of the next logical (unfolded) line.
@@ -76,6 +79,11 @@ class RawField(NamedTuple):
     value: str
     #: ``name`` in lower case (field names are case-insensitive), computed once.
     key: str
+
+
+# RawField's own constructor is a Python function; tuple.__new__ builds the same tuple
+# without that call (one per field of every report).
+_new_field: Final = tuple.__new__
 
 
 def split_groups(
@@ -105,8 +113,21 @@ def split_groups(
     bounds = [m.span() for m in _BLANK_RUN.finditer(text)]
     bounds.append((len(text), len(text)))
     for end, next_pos in bounds:
+        chunk = text[pos:end]
+        found = _ONE_LINE_FIELD.findall(chunk)
+        breaks = chunk.count("\n")
+        # Every line is a one-line field when there are as many fields as lines (a final
+        # empty line, after the text's last line break, is no field).
+        if found and len(found) == breaks + (0 if chunk.endswith("\n") else 1):
+            groups.append([
+                _new_field(RawField, (number, name, value.strip(" \t"), name.lower()))
+                for number, (name, value) in enumerate(found, line)
+            ])
+            line += breaks + text.count("\n", end, next_pos)
+            pos = next_pos
+            continue
         fields: list[RawField] = []
-        for logical in _LOGICAL_LINE.split(text[pos:end]):
+        for logical in _LOGICAL_LINE.split(chunk):
             number = line
             breaks = logical.count("\n")
             line += breaks + 1
@@ -117,7 +138,7 @@ def split_groups(
                     _junk_line(number, unfolded, fields, junk)
                 continue
             name = m[1]
-            fields.append(RawField(number, name, m[2].strip(" \t"), name.lower()))
+            fields.append(_new_field(RawField, (number, name, m[2].strip(" \t"), name.lower())))
         if fields:
             groups.append(fields)
         line += text.count("\n", end, next_pos) - 1
@@ -139,8 +160,21 @@ def _junk_line(
         junk.append((number, text, None))
 
 
+# The types nearly every report writes, as written: read without the regular expression.
+_COMMON_TYPES: Final = {
+    name: name.lower()
+    for name in ("rfc822", "RFC822", "dns", "DNS", "smtp", "SMTP", "utf-8", "UTF-8",
+                 "x-postfix", "X-Postfix", "x-unix", "X-Unix")
+}
+
+
 def parse_typed(value: str) -> TypedValue | None:
     """Split ``type;value``; None when the value has no type before a ``;``."""
+    kind, semi, rest = value.partition(";")
+    if semi:
+        known = _COMMON_TYPES.get(kind)
+        if known is not None:
+            return TypedValue(known, rest.strip(" \t"))
     m = _TYPED.fullmatch(value)
     if m is None:
         return None
@@ -233,6 +267,10 @@ _MONTHS: Final = {
 }
 
 
+# timezone objects by UTC offset in seconds (immutable, so shared).
+_ZONES: dict[int, timezone] = {}
+
+
 def _common_date(text: str) -> datetime | None:
     """Read the common date-time form directly, as :func:`email.utils.parsedate_to_datetime`
     does but without its general tokenising; None for any other form or an invalid
@@ -244,8 +282,14 @@ def _common_date(text: str) -> datetime | None:
     if m[7] == "-" and hours == minutes == 0:
         return None  # "-0000": time zone unknown; the general path reads it
     offset = hours * 3600 + minutes * 60
+    if m[7] == "-":
+        offset = -offset
     try:
-        zone = timezone(timedelta(seconds=-offset if m[7] == "-" else offset))
+        zone = _ZONES.get(offset)
+        if zone is None:
+            zone = timezone(timedelta(seconds=offset))
+            if len(_ZONES) < 200:  # a few dozen zones are in use; the cache stays small
+                _ZONES[offset] = zone
         return datetime(int(m[3]), _MONTHS[m[2]], int(m[1]), int(m[4]), int(m[5]), int(m[6]),
                         tzinfo=zone)
     except ValueError:
