@@ -921,6 +921,12 @@ class ServerConnection:
         self._take(buf[pos:end])
         self._pos = end + 2
         self._at_line_start = True
+        if len(buf) - self._pos > TEXT_LINE:
+            # The partial line after the last line end is already too long: drop it now
+            # rather than hold it whole until the next read.
+            self._data_fail(R.LINE_TOO_LONG)
+            self._at_line_start = False
+            self._in, self._pos = buf[-1:], 0
         return None
 
     def _take(self, block: bytes) -> None:
