@@ -113,6 +113,8 @@ class Session:
 
     def say(self, *lines: str | bytes) -> list[Reply]:
         """Send each line with CRLF, in one read; return the replies it brought."""
+        if not lines:
+            return []
         data = b"".join(
             (line.encode() if isinstance(line, str) else line) + b"\r\n" for line in lines
         )
