@@ -525,7 +525,9 @@ class ServerConnection:
         self._out.append(reply.wire)
         if reply.code == 421:
             self._close()
-        return Answered(verb, reply, error)
+        # ``error`` on the event means "refused" (4xx/5xx), counted or not (a message
+        # over the size limit, too many recipients).
+        return Answered(verb, reply, error or reply.code >= 400)
 
     def _error(self, verb: str, reply: Reply) -> Answered:
         return self._reply(verb, reply, error=True)
