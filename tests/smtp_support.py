@@ -66,9 +66,7 @@ class Session:
         **options: passed to :class:`ServerConnection` (hostname ``mx.example.test``).
     """
 
-    def __init__(
-        self, answer: Answer | None = None, *, greet: bool = True, **options: Any
-    ) -> None:
+    def __init__(self, answer: Answer | None = None, *, greet: bool = True, **options: Any) -> None:
         self.conn = ServerConnection("mx.example.test", **options)
         self.answer = answer
         self.events: list[Event] = []

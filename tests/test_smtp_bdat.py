@@ -10,6 +10,8 @@ message over the size limit is refused (552 5.3.4, section 4.2 example / RFC 187
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from smtpdsn.smtp import DataCommand, MessageReceived, State
 from .smtp_support import Session, held, reply_codes, transaction
 
 
-def ready(**options: object) -> Session:
+def ready(**options: Any) -> Session:
     session = Session(**options)
     session.say(*transaction())
     return session

@@ -10,6 +10,8 @@ section 2.3.8 and 4.1.1.4: only CRLF is a line end, so a bare LF.LF never ends t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,7 @@ from smtpdsn.smtp.connection import TEXT_LINE
 from .smtp_support import Session, held, reply_codes, transaction
 
 
-def in_data(**options: object) -> Session:
+def in_data(**options: Any) -> Session:
     """A session that has just had its 354."""
     session = Session(**options)
     assert session.codes(*transaction(), "DATA")[-1] == (354, None)

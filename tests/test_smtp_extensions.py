@@ -7,6 +7,7 @@ SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461), START
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -94,7 +95,7 @@ class TestEhlo:
         assert conn.data_to_send().count(b"\r\n") == 1
 
 
-def mail(line: str, **options: object) -> tuple[list[tuple[int, str | None]], Session]:
+def mail(line: str, **options: Any) -> tuple[list[tuple[int, str | None]], Session]:
     session = Session(**options)
     session.say("EHLO c")
     return session.codes(line), session
@@ -304,9 +305,11 @@ class TestStartTls:
 
     def test_a_refused_starttls_goes_on_in_plain_text(self) -> None:
         session = Session(
-            lambda e: Reply(454, "4.7.0", "TLS not available now")
-            if isinstance(e, StartTLSRequest)
-            else None,
+            lambda e: (
+                Reply(454, "4.7.0", "TLS not available now")
+                if isinstance(e, StartTLSRequest)
+                else None
+            ),
             starttls=True,
         )
         assert session.codes("EHLO c", "STARTTLS", "NOOP") == [
@@ -338,10 +341,8 @@ class TestStartTls:
         assert session.codes("EHLO c", "MAIL FROM:<a@x.test>") == [(250, None), (530, "5.7.0")]
 
 
-def auth_session(**options: object) -> Session:
-    session = Session(
-        auth_mechanisms=("PLAIN", "LOGIN"), auth_require_tls=False, **options
-    )
+def auth_session(**options: Any) -> Session:
+    session = Session(auth_mechanisms=("PLAIN", "LOGIN"), auth_require_tls=False, **options)
     session.say("EHLO c")
     return session
 
@@ -405,9 +406,11 @@ class TestAuth:
 
     def test_refused_credentials(self) -> None:
         session = Session(
-            lambda e: Reply(535, "5.7.8", "Authentication credentials invalid")
-            if isinstance(e, AuthRequest)
-            else None,
+            lambda e: (
+                Reply(535, "5.7.8", "Authentication credentials invalid")
+                if isinstance(e, AuthRequest)
+                else None
+            ),
             auth_mechanisms=("PLAIN",),
             auth_require_tls=False,
         )

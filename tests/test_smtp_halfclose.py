@@ -121,9 +121,7 @@ def test_eof_right_after_connecting() -> None:
 def test_commands_after_a_pending_mail_are_answered_after_eof() -> None:
     """The application answers late; the EOF is already known."""
     replies: list[Reply | None] = [None, Reply(451, "4.3.0", "try later")]
-    session = Session(
-        lambda e: replies.pop() if isinstance(e, MailFrom) else None
-    )
+    session = Session(lambda e: replies.pop() if isinstance(e, MailFrom) else None)
     session.feed(b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nMAIL FROM:<a@x.test>\r\nQUIT\r\n")
     session.eof()
     assert reply_codes(session.out) == [250, 451, 250, 221]

@@ -12,6 +12,8 @@ says 421 first; after too many protocol errors the core does that with 421 4.7.0
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from smtpdsn import Reply
@@ -205,4 +207,5 @@ class TestErrorLimit:
     def test_limits_must_be_positive(self, value: int) -> None:
         for option in ("max_errors", "max_recipients", "max_message_size"):
             with pytest.raises(ValueError, match=option):
-                Session(**{option: value})
+                options: dict[str, Any] = {option: value}
+                Session(**options)

@@ -110,7 +110,9 @@ def test_nothing_more_is_read_while_a_request_waits() -> None:
 def test_data_ends_a_group_and_the_body_may_follow_at_once() -> None:
     """Section 3.1: DATA is the last command of a group; a client that sends the body
     without waiting for the 354 still has it read as the message (not as commands)."""
-    session = run([b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nQUIT\r\n.\r\n"])
+    session = run(
+        [b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nQUIT\r\n.\r\n"]
+    )
     assert reply_codes(session.out) == [250, 250, 250, 354, 250]
     assert [m.content for m in session.of_type(MessageReceived)] == [b"QUIT\r\n"]  # type: ignore[attr-defined]
     assert session.of_type(Quit) == []

@@ -193,9 +193,7 @@ class TestGreetingRefused:
     @staticmethod
     def refusing(code: int) -> Session:
         status = "5.7.1" if code == 554 else "4.3.2"
-        return Session(
-            lambda e: Reply(code, status, "not now") if isinstance(e, Connect) else None
-        )
+        return Session(lambda e: Reply(code, status, "not now") if isinstance(e, Connect) else None)
 
     def test_554_allows_only_quit_noop_and_rset(self) -> None:
         session = self.refusing(554)

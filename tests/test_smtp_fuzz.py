@@ -1,0 +1,456 @@
+"""The protocol core under any input: a hypothesis state machine.
+
+Whatever bytes arrive (valid commands, garbage, message bodies, BDAT chunks, overlong
+lines), split into reads anywhere, with the transport accepting or refusing each request,
+the core must:
+
+* answer every complete command with exactly one reply, in order (RFC 5321 section
+  4.1.1; RFC 2920 section 3), and nothing else;
+* send only valid replies (RFC 5321 section 4.2: a code, text lines ending in CRLF of at
+  most 512 octets, section 4.5.3.1.5; RFC 2034: an enhanced status on every 2xx/4xx/5xx
+  reply but the greeting and the EHLO/HELO reply, of the same class as the code);
+* raise nothing but LocalProtocolError, and that only for the transport's own misuse;
+* hold a bounded amount of the client's data.
+
+The oracle, :class:`Framer`, reads the same bytes with the RFCs' framing rules and no
+knowledge of the core: a command line ends at LF; after a ``354`` reply the message runs to
+``CRLF.CRLF`` (RFC 5321 section 4.1.1.4); a well-formed ``BDAT n`` line is followed by n
+octets and answered after them (RFC 3030 section 2); after a ``334`` the next line is a SASL
+response (RFC 4954 section 4); after a ``220`` to STARTTLS the plain-text input is discarded
+(RFC 3207 section 4.2); a ``221`` or ``421`` ends the session (RFC 5321 sections 4.1.1.10
+and 3.8). It pairs each complete unit with the next reply.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from collections import deque
+from typing import Any
+
+import pytest
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from smtpdsn import Reply, parse_reply
+from smtpdsn.reply import MAX_LINE_OCTETS
+from smtpdsn.smtp import (
+    Answered,
+    AuthRequest,
+    Connect,
+    ConnectionClosed,
+    DataCommand,
+    Event,
+    LocalProtocolError,
+    MessageReceived,
+    Quit,
+    Request,
+    ServerConnection,
+    StartTLSRequest,
+    State,
+)
+from smtpdsn.smtp.connection import AUTH_LINE, BASE_COMMAND_LINE, MAIL_EXTRA, TEXT_LINE
+
+from .smtp_support import held, split_replies
+
+# RFC 3030 section 2: bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF.
+_BDAT = re.compile(rb"BDAT ([0-9]{1,20})(?: LAST)?", re.IGNORECASE)
+
+
+def check_reply(raw: bytes, *, status_optional: bool) -> Reply:
+    """Check one reply's wire form and parse it."""
+    assert raw.endswith(b"\r\n"), raw
+    for line in raw[:-2].split(b"\r\n"):
+        assert len(line) + 2 <= MAX_LINE_OCTETS, f"reply line over 512 octets: {line[:80]!r}"
+        assert b"\r" not in line and b"\n" not in line, raw
+        assert all(32 <= b < 127 or b >= 128 for b in line), f"control octet in {line!r}"
+    reply = parse_reply(raw)  # strict: raises on anything malformed
+    if reply.status is None:
+        # RFC 2034 section 4 asks for it on 2xx, 4xx and 5xx replies (not 334 or 354).
+        assert status_optional or reply.code // 100 == 3, f"no enhanced status: {raw!r}"
+    else:
+        assert reply.status.class_ == reply.code // 100, raw
+    return reply
+
+
+class Framer:
+    """Frames the client's bytes as the RFCs do and pairs each unit with a reply."""
+
+    def __init__(self, *, chunking: bool) -> None:
+        self.chunking = chunking
+        self.mode = "greeting"
+        self.buf = b""
+        self.replies: deque[tuple[bytes, bool]] = deque()  # (raw reply, closes)
+        self.refused = False  # a 554 greeting (RFC 5321 section 3.1)
+        self.chunk_left = 0
+        self.answered = 0
+        #: Contents of DATA messages the core reported, to compare with the bodies.
+        self.messages: deque[bytes] = deque()
+
+    def add_replies(self, data: bytes, *, closing: bool = False) -> None:
+        raws = split_replies(data)
+        for i, raw in enumerate(raws):
+            self.replies.append((raw, closing and i == len(raws) - 1))
+
+    def feed(self, data: bytes) -> None:
+        if self.mode not in ("tls", "closed"):
+            self.buf += data
+
+    def _pop(self, unit: bytes, *, status_optional: bool = False) -> Reply:
+        assert self.replies, f"no reply to the complete unit {unit[:80]!r}"
+        raw, closes = self.replies.popleft()
+        self.answered += 1
+        reply = check_reply(raw, status_optional=status_optional)
+        event(f"reply {reply.code} in {self.mode}")
+        if closes or reply.code in (221, 421):
+            self.mode = "closed"
+            self.buf = b""
+        return reply
+
+    def advance(self) -> None:
+        """Pair every complete unit with its reply; fail on a missing or extra reply."""
+        while True:
+            mode = self.mode
+            if mode == "greeting":
+                if not self.replies:
+                    break
+                reply = self._pop(b"<connect>", status_optional=True)
+                assert reply.code in (220, 554, 421), reply
+                self.refused = reply.code == 554
+                if self.mode != "closed":
+                    self.mode = "command"
+            elif mode in ("command", "auth"):
+                end = self.buf.find(b"\n")
+                if end < 0:
+                    break
+                line = self.buf[:end]
+                self.buf = self.buf[end + 1 :]
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                verb = line.split(b" ", 1)[0].upper()
+                if mode == "command" and self.chunking and not self.refused:
+                    match = _BDAT.fullmatch(line)
+                    if match is not None:
+                        self.mode = "chunk"
+                        self.chunk_left = int(match[1])
+                        continue
+                reply = self._pop(
+                    line,
+                    status_optional=verb in (b"EHLO", b"HELO") or mode == "auth",
+                )
+                if reply.code == 250 and reply.status is None:
+                    assert verb in (b"EHLO", b"HELO") and mode == "command", (line, reply)
+                if self.mode == "closed":
+                    continue
+                if reply.code == 354:
+                    assert verb == b"DATA" and mode == "command", (line, reply)
+                    self.mode = "data"
+                elif reply.code == 334:
+                    assert verb == b"AUTH" or mode == "auth", (line, reply)
+                    self.mode = "auth"
+                elif reply.code == 220:
+                    assert verb == b"STARTTLS" and mode == "command", (line, reply)
+                    self.mode = "tls"
+                    self.buf = b""
+                else:
+                    assert reply.status is not None or reply.code == 250, (line, reply)
+                    self.mode = "command"
+            elif mode == "data":
+                if self.buf.startswith(b".\r\n"):
+                    end = 3
+                else:
+                    term = self.buf.find(b"\r\n.\r\n")
+                    if term < 0:
+                        break
+                    end = term + 5
+                body = self.buf[: end - 3]
+                self.buf = self.buf[end:]
+                reply = self._pop(b"<end of data>")
+                if self.mode != "closed":
+                    self.mode = "command"
+                if reply.code in (500, 552):
+                    continue  # refused by the core itself (line or size): no message event
+                lines = body.split(b"\r\n")[:-1] if body else []
+                assert all(len(ln) + 2 <= TEXT_LINE for ln in lines)
+                content = b"".join(
+                    (ln[1:] if ln.startswith(b".") else ln) + b"\r\n" for ln in lines
+                )
+                assert self.messages, "a message accepted without a MessageReceived event"
+                assert self.messages.popleft() == content
+            elif mode == "chunk":
+                if len(self.buf) < self.chunk_left:
+                    break
+                self.buf = self.buf[self.chunk_left :]
+                self._pop(b"<end of chunk>")
+                if self.mode != "closed":
+                    self.mode = "command"
+            else:  # tls, closed: the input is discarded
+                self.buf = b""
+                break
+        assert not self.replies, f"reply without a command: {self.replies[0][0]!r}"
+        assert not self.messages, "a MessageReceived event without a message"
+
+
+_COMMANDS = [
+    b"EHLO client.test",
+    b"HELO client.test",
+    b"MAIL FROM:<a@x.test>",
+    b"MAIL FROM:<> RET=HDRS ENVID=x+2By",
+    b"MAIL FROM:<a@x.test> SIZE=100 BODY=8BITMIME",
+    b"MAIL FROM:<j\xc3\xb6ran@x.test> SMTPUTF8",
+    b"mail from:<a@x.test> XFOO",
+    b"RCPT TO:<b@x.test>",
+    b"RCPT TO:<b@x.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@x.test",
+    b"RCPT TO:<x y@x.test>",
+    b"RCPT TO:<>",
+    b"DATA",
+    b"DATA now",
+    b"RSET",
+    b"NOOP",
+    b"VRFY a",
+    b"EXPN a",
+    b"HELP",
+    b"STARTTLS",
+    b"AUTH PLAIN",
+    b"AUTH PLAIN AHUAcA==",
+    b"AUTH LOGIN",
+    b"AUTH LOGIN dQ==",
+    b"dXNlcg==",
+    b"*",
+    b"BDAT 0 LAST",
+    b"BDAT x",
+    b"BOGUS",
+    b"",
+    b"NOOP\x00x",
+    b"\xff\xfe",
+    b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA",
+    b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>",
+    b"EHLO c\r\nAUTH LOGIN\r\ndXNlcg==\r\ncGFzcw==",
+    b"EHLO c\r\nAUTH PLAIN\r\nAHUAcA==",
+    b"EHLO c\r\nSTARTTLS",
+    b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nBDAT 3\r\n.\r\n",
+]
+
+_line = st.sampled_from(_COMMANDS).flatmap(
+    lambda c: st.sampled_from([c + b"\r\n", c + b"\n", c + b"\r\n" + c + b"\r\n"])
+)
+_bdat = st.tuples(st.binary(max_size=40), st.booleans()).map(
+    lambda t: b"BDAT %d%s\r\n" % (len(t[0]), b" LAST" if t[1] else b"") + t[0]
+)
+_body = st.lists(
+    st.sampled_from(
+        [b"text", b".", b"..", b"\r\n", b"\n", b"\r", b" ", b"\r\n.", b"x" * 300, b"QUIT\r\n"]
+    ),
+    max_size=12,
+).map(b"".join)
+_message = _body.map(lambda b: b + b"\r\n.\r\n")
+_transaction = _body.map(
+    lambda b: b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n" + b + b"\r\n.\r\n"
+)
+_garbage = st.binary(max_size=40)
+_long = st.integers(min_value=400, max_value=3000).map(lambda n: b"A" * n)
+_unit = st.one_of(_line, _line, _line, _transaction, _bdat, _message, _garbage, _long)
+_stream = st.lists(_unit, min_size=1, max_size=8).map(b"".join)
+
+_REFUSALS = [
+    Reply(550, "5.7.1", "Refused by policy"),
+    Reply(451, "4.3.0", "Try again later"),
+    Reply(452, "4.3.1", "Insufficient system storage"),
+    Reply(421, "4.3.2", "Service shutting down"),
+]
+
+
+class CoreMachine(RuleBasedStateMachine):
+    """A transport that drives a ServerConnection with arbitrary input."""
+
+    conn: ServerConnection
+    framer: Framer
+
+    @initialize(
+        options=st.fixed_dictionaries(
+            {
+                "max_message_size": st.sampled_from([64, 1000, 5000]),
+                "max_recipients": st.sampled_from([1, 100]),
+                "max_errors": st.sampled_from([5, 20, 20, 1000]),
+                "smtputf8": st.booleans(),
+                "chunking": st.booleans(),
+                "starttls": st.booleans(),
+                "auth_mechanisms": st.sampled_from([(), ("PLAIN", "LOGIN")]),
+                "auth_require_tls": st.booleans(),
+            }
+        ),
+        rng=st.randoms(use_true_random=False),
+    )
+    def start(self, options: dict[str, Any], rng: random.Random) -> None:
+        self.conn = ServerConnection("mx.example.test", **options)
+        self.framer = Framer(chunking=options["chunking"])
+        self.rng = rng
+        self.eof = False
+        self.closed_seen = False
+        self.lost = False  # the transport closed without a reply
+        max_line = max(
+            BASE_COMMAND_LINE + MAIL_EXTRA, AUTH_LINE if options["auth_mechanisms"] else 0
+        )
+        self.bound = 2 * max_line + options["max_message_size"]
+        self.pump()
+
+    # -- the transport's part --------------------------------------------------------------
+
+    def answer(self, event: Request) -> tuple[Reply | None, bool]:
+        """The reply to a request and whether it closes: mostly the default."""
+        roll = self.rng.random()
+        if roll < 0.85 or (isinstance(event, Connect) and roll < 0.95):
+            return None, False
+        if isinstance(event, Connect):
+            return self.rng.choice(
+                [Reply(554, "5.7.1", "No service"), Reply(421, "4.3.2", "Busy")]
+            ), False
+        if isinstance(event, StartTLSRequest):
+            return Reply(454, "4.7.0", "TLS not available"), False
+        if isinstance(event, AuthRequest):
+            return Reply(535, "5.7.8", "Authentication credentials invalid"), False
+        if isinstance(event, Quit):
+            return Reply(221, "2.0.0", "Goodbye"), False
+        return self.rng.choice(_REFUSALS), roll > 0.99
+
+    def pump(self) -> None:
+        conn = self.conn
+        self.framer.add_replies(conn.data_to_send())
+        while True:
+            event: Event | None = conn.next_event()
+            self.framer.add_replies(conn.data_to_send())
+            if event is None:
+                break
+            assert not self.closed_seen, f"{event!r} after ConnectionClosed"
+            if isinstance(event, ConnectionClosed):
+                self.closed_seen = True
+                assert conn.closed
+                continue
+            if isinstance(event, Answered):
+                assert event.error == (event.reply.code >= 400)
+            if isinstance(event, MessageReceived) and not event.chunked:
+                self.framer.messages.append(event.content)
+            if isinstance(event, Request):
+                assert conn.pending is event
+                reply, closing = self.answer(event)
+                if isinstance(event, DataCommand) and reply is not None and reply.code == 250:
+                    reply = None
+                sent = conn.send_reply(reply, close=closing)
+                assert reply is None or sent == reply
+                self.framer.add_replies(conn.data_to_send(), closing=closing)
+        self.framer.advance()
+        # Memory: unread input and the message being built stay under the bound.
+        assert held(conn) <= self.bound, (held(conn), self.bound, conn.state)
+        if conn.closed:
+            assert self.closed_seen
+        else:
+            assert not self.closed_seen and conn.pending is None
+
+    # -- rules -----------------------------------------------------------------------------
+
+    @rule(data=_stream, cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=5))
+    def receive(self, data: bytes, cuts: list[int]) -> None:
+        points = sorted({c for c in cuts if c < len(data)})
+        pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+        for piece in pieces:
+            if not piece:
+                continue
+            if self.eof:
+                with pytest.raises(LocalProtocolError):
+                    self.conn.receive_data(piece)
+                continue
+            self.conn.receive_data(piece)
+            self.framer.feed(piece)
+            self.pump()
+        if not (self.eof or self.lost or self.conn.closed):
+            assert (self.framer.mode == "closed") == self.conn.closed
+
+    @precondition(lambda self: not self.eof)
+    @rule()
+    def half_close(self) -> None:
+        """After the client's EOF every complete unit is answered (checked by the framer)
+        and the connection ends, unless it waits for the transport to start TLS."""
+        if self.rng.random() < 0.7:
+            return  # it ends the example: not too early
+        self.eof = True
+        self.conn.receive_data(b"")
+        self.pump()
+        if self.conn.state is not State.TLS:
+            assert self.conn.closed and self.closed_seen
+
+    @rule()
+    def idle_timeout(self) -> None:
+        """``close_with``: the transport's own 421 outside any command."""
+        if self.rng.random() < 0.8:
+            return  # it ends the example: rare
+        was_closed = self.conn.closed
+        self.conn.close_with(Reply(421, "4.4.2", "Idle timeout"))
+        out = self.conn.data_to_send()
+        if was_closed:
+            assert out == b""
+        else:
+            assert parse_reply(out).code == 421
+            self.framer.mode = "closed"
+            self.framer.buf = b""
+            self.pump()
+            assert self.closed_seen
+
+    @rule()
+    def tls_step(self) -> None:
+        """Start TLS when it was accepted; otherwise the call is misuse and raises."""
+        if self.conn.state is State.TLS:
+            self.conn.tls_started()
+            assert self.conn.tls and self.conn.client_name is None
+            self.framer.mode = "command"
+            self.framer.buf = b""
+            self.pump()
+        else:
+            state = self.conn.state
+            with pytest.raises(LocalProtocolError):
+                self.conn.tls_started()
+            assert self.conn.state is state
+
+    @rule()
+    def misuse(self) -> None:
+        """A reply when none is due raises and changes nothing."""
+        state = self.conn.state
+        with pytest.raises(LocalProtocolError):
+            self.conn.send_reply()
+        with pytest.raises(LocalProtocolError):
+            self.conn.send_reply("250 OK")  # type: ignore[arg-type]
+        assert self.conn.state is state and self.conn.data_to_send() == b""
+
+    @rule()
+    def lose_connection(self) -> None:
+        if self.rng.random() < 0.9:
+            return  # it ends the example: rare
+        was_closed = self.conn.closed
+        self.conn.close()
+        assert self.conn.data_to_send() == b""
+        self.lost = True
+        self.framer.mode = "closed"
+        self.framer.buf = b""
+        self.pump()
+        assert self.closed_seen or was_closed
+
+    @invariant()
+    def nothing_left_to_send(self) -> None:
+        if hasattr(self, "conn"):
+            assert self.conn.data_to_send() == b""
+
+
+# SMTPDSN_FUZZ_EXAMPLES=20000 for a longer hunt than the default run.
+CoreMachine.TestCase.settings = settings(
+    max_examples=int(os.environ.get("SMTPDSN_FUZZ_EXAMPLES", "500")),
+    stateful_step_count=30,
+    deadline=None,
+)
+TestCore = CoreMachine.TestCase
