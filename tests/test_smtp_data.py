@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtpdsn.smtp import MessageReceived, State
+from smtpdsn.smtp import Answered, MessageReceived, State
 from smtpdsn.smtp.connection import TEXT_LINE
 
 from .smtp_support import Session, held, reply_codes, transaction
@@ -205,6 +205,8 @@ class TestSize:
         assert session.take() == []
         assert session.codes(".") == [(552, "5.3.4")]
         assert messages(session) == []
+        answered = session.events[-1]
+        assert isinstance(answered, Answered) and answered.error  # a refusal, for the log
         assert session.conn.mail is None  # the transaction is over
 
     def test_mail_size_over_the_limit_is_refused_at_once(self) -> None:

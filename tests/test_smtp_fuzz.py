@@ -71,7 +71,8 @@ def check_reply(raw: bytes, *, status_optional: bool) -> Reply:
     for line in raw[:-2].split(b"\r\n"):
         assert len(line) + 2 <= MAX_LINE_OCTETS, f"reply line over 512 octets: {line[:80]!r}"
         assert b"\r" not in line and b"\n" not in line, raw
-        assert all(32 <= b < 127 or b >= 128 for b in line), f"control octet in {line!r}"
+        # US-ASCII: the core's replies are never UTF-8 (RFC 5321 section 2.4).
+        assert all(32 <= b < 127 for b in line), f"control or non-ASCII octet in {line!r}"
     reply = parse_reply(raw)  # strict: raises on anything malformed
     if reply.status is None:
         # RFC 2034 section 4 asks for it on 2xx, 4xx and 5xx replies (not 334 or 354).

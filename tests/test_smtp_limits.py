@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from smtpdsn import Reply
-from smtpdsn.smtp import ConnectionClosed, RcptTo
+from smtpdsn.smtp import Answered, ConnectionClosed, RcptTo
 from smtpdsn.smtp.connection import AUTH_LINE, BASE_COMMAND_LINE
 
 from .smtp_support import Session, held, reply_codes, transaction
@@ -152,6 +152,8 @@ class TestRecipients:
         codes = session.codes(*(f"RCPT TO:<r{i}@x.test>" for i in range(4)), "DATA")
         assert codes == [(250, "2.1.5")] * 2 + [(452, "4.5.3")] * 2 + [(354, None)]
         assert not session.conn.closed  # a 452 is no protocol error
+        refused = [e for e in session.events if isinstance(e, Answered) and e.verb == "RCPT"]
+        assert len(refused) == 2 and all(e.error for e in refused)
 
 
 class TestErrorLimit:
