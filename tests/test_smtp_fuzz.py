@@ -82,6 +82,10 @@ def check_reply(raw: bytes, *, status_optional: bool) -> Reply:
     return reply
 
 
+class _Waiting(Exception):
+    """The next unit's reply is not due yet (its request is pending)."""
+
+
 class Framer:
     """Frames the client's bytes as the RFCs do and pairs each unit with a reply."""
 
@@ -95,6 +99,7 @@ class Framer:
         self.answered = 0
         #: Contents of DATA messages the core reported, to compare with the bodies.
         self.messages: deque[bytes] = deque()
+        self.waiting = False
 
     def add_replies(self, data: bytes, *, closing: bool = False) -> None:
         raws = split_replies(data)
@@ -106,6 +111,8 @@ class Framer:
             self.buf += data
 
     def _pop(self, unit: bytes, *, status_optional: bool = False) -> Reply:
+        if not self.replies and self.waiting:
+            raise _Waiting  # the transport has not answered this one yet
         assert self.replies, f"no reply to the complete unit {unit[:80]!r}"
         raw, closes = self.replies.popleft()
         self.answered += 1
@@ -116,88 +123,102 @@ class Framer:
             self.buf = b""
         return reply
 
-    def advance(self) -> None:
-        """Pair every complete unit with its reply; fail on a missing or extra reply."""
+    def advance(self, *, waiting: bool = False) -> None:
+        """Pair every complete unit with its reply; fail on a missing or extra reply.
+
+        ``waiting``: a request is pending, so the units from it on may have no reply yet.
+        """
+        self.waiting = waiting
         while True:
-            mode = self.mode
-            if mode == "greeting":
-                if not self.replies:
+            saved = (self.mode, self.buf, self.chunk_left)
+            try:
+                if not self._step():
                     break
-                reply = self._pop(b"<connect>", status_optional=True)
-                assert reply.code in (220, 554, 421), reply
-                self.refused = reply.code == 554
-                if self.mode != "closed":
-                    self.mode = "command"
-            elif mode in ("command", "auth"):
-                end = self.buf.find(b"\n")
-                if end < 0:
-                    break
-                line = self.buf[:end]
-                self.buf = self.buf[end + 1 :]
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                verb = line.split(b" ", 1)[0].upper()
-                if mode == "command" and self.chunking and not self.refused:
-                    match = _BDAT.fullmatch(line)
-                    if match is not None:
-                        self.mode = "chunk"
-                        self.chunk_left = int(match[1])
-                        continue
-                reply = self._pop(
-                    line,
-                    status_optional=verb in (b"EHLO", b"HELO") or mode == "auth",
-                )
-                if reply.code == 250 and reply.status is None:
-                    assert verb in (b"EHLO", b"HELO") and mode == "command", (line, reply)
-                if self.mode == "closed":
-                    continue
-                if reply.code == 354:
-                    assert verb == b"DATA" and mode == "command", (line, reply)
-                    self.mode = "data"
-                elif reply.code == 334:
-                    assert verb == b"AUTH" or mode == "auth", (line, reply)
-                    self.mode = "auth"
-                elif reply.code == 220:
-                    assert verb == b"STARTTLS" and mode == "command", (line, reply)
-                    self.mode = "tls"
-                    self.buf = b""
-                else:
-                    assert reply.status is not None or reply.code == 250, (line, reply)
-                    self.mode = "command"
-            elif mode == "data":
-                if self.buf.startswith(b".\r\n"):
-                    end = 3
-                else:
-                    term = self.buf.find(b"\r\n.\r\n")
-                    if term < 0:
-                        break
-                    end = term + 5
-                body = self.buf[: end - 3]
-                self.buf = self.buf[end:]
-                reply = self._pop(b"<end of data>")
-                if self.mode != "closed":
-                    self.mode = "command"
-                if reply.code in (500, 552):
-                    continue  # refused by the core itself (line or size): no message event
-                lines = body.split(b"\r\n")[:-1] if body else []
-                assert all(len(ln) + 2 <= TEXT_LINE for ln in lines)
-                content = b"".join(
-                    (ln[1:] if ln.startswith(b".") else ln) + b"\r\n" for ln in lines
-                )
-                assert self.messages, "a message accepted without a MessageReceived event"
-                assert self.messages.popleft() == content
-            elif mode == "chunk":
-                if len(self.buf) < self.chunk_left:
-                    break
-                self.buf = self.buf[self.chunk_left :]
-                self._pop(b"<end of chunk>")
-                if self.mode != "closed":
-                    self.mode = "command"
-            else:  # tls, closed: the input is discarded
-                self.buf = b""
+            except _Waiting:
+                self.mode, self.buf, self.chunk_left = saved
                 break
         assert not self.replies, f"reply without a command: {self.replies[0][0]!r}"
-        assert not self.messages, "a MessageReceived event without a message"
+        # A message whose reply is pending is not matched yet.
+        assert len(self.messages) <= (1 if waiting else 0), "a message event without a message"
+
+    def _step(self) -> bool:
+        """Take one unit and its reply; False when no complete unit is left."""
+        mode = self.mode
+        if mode == "greeting":
+            if not self.replies:
+                return False
+            reply = self._pop(b"<connect>", status_optional=True)
+            assert reply.code in (220, 554, 421), reply
+            self.refused = reply.code == 554
+            if self.mode != "closed":
+                self.mode = "command"
+        elif mode in ("command", "auth"):
+            end = self.buf.find(b"\n")
+            if end < 0:
+                return False
+            line = self.buf[:end]
+            self.buf = self.buf[end + 1 :]
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            verb = line.split(b" ", 1)[0].upper()
+            if mode == "command" and self.chunking and not self.refused:
+                match = _BDAT.fullmatch(line)
+                if match is not None:
+                    self.mode = "chunk"
+                    self.chunk_left = int(match[1])
+                    return True
+            reply = self._pop(
+                line,
+                status_optional=verb in (b"EHLO", b"HELO") or mode == "auth",
+            )
+            if reply.code == 250 and reply.status is None:
+                assert verb in (b"EHLO", b"HELO") and mode == "command", (line, reply)
+            if self.mode == "closed":
+                return True
+            if reply.code == 354:
+                assert verb == b"DATA" and mode == "command", (line, reply)
+                self.mode = "data"
+            elif reply.code == 334:
+                assert verb == b"AUTH" or mode == "auth", (line, reply)
+                self.mode = "auth"
+            elif reply.code == 220:
+                assert verb == b"STARTTLS" and mode == "command", (line, reply)
+                self.mode = "tls"
+                self.buf = b""
+            else:
+                assert reply.status is not None or reply.code == 250, (line, reply)
+                self.mode = "command"
+        elif mode == "data":
+            if self.buf.startswith(b".\r\n"):
+                end = 3
+            else:
+                term = self.buf.find(b"\r\n.\r\n")
+                if term < 0:
+                    return False
+                end = term + 5
+            body = self.buf[: end - 3]
+            self.buf = self.buf[end:]
+            reply = self._pop(b"<end of data>")
+            if self.mode != "closed":
+                self.mode = "command"
+            if reply.code in (500, 552):
+                return True  # refused by the core itself (line or size): no message event
+            lines = body.split(b"\r\n")[:-1] if body else []
+            assert all(len(ln) + 2 <= TEXT_LINE for ln in lines)
+            content = b"".join((ln[1:] if ln.startswith(b".") else ln) + b"\r\n" for ln in lines)
+            assert self.messages, "a message accepted without a MessageReceived event"
+            assert self.messages.popleft() == content
+        elif mode == "chunk":
+            if len(self.buf) < self.chunk_left:
+                return False
+            self.buf = self.buf[self.chunk_left :]
+            self._pop(b"<end of chunk>")
+            if self.mode != "closed":
+                self.mode = "command"
+        else:  # tls, closed: the input is discarded
+            self.buf = b""
+            return False
+        return True
 
 
 _COMMANDS = [
@@ -341,19 +362,30 @@ class CoreMachine(RuleBasedStateMachine):
                 self.framer.messages.append(event.content)
             if isinstance(event, Request):
                 assert conn.pending is event
-                reply, closing = self.answer(event)
-                if isinstance(event, DataCommand) and reply is not None and reply.code == 250:
-                    reply = None
-                sent = conn.send_reply(reply, close=closing)
-                assert reply is None or sent == reply
-                self.framer.add_replies(conn.data_to_send(), closing=closing)
-        self.framer.advance()
-        # Memory: unread input and the message being built stay under the bound.
-        assert held(conn) <= self.bound, (held(conn), self.bound, conn.state)
+                if self.rng.random() < 0.1:
+                    break  # the application takes its time: answered by a later rule
+                self.reply_to(event)
+        pending = conn.pending is not None
+        self.framer.advance(waiting=pending)
+        if pending:
+            assert conn.next_event() is None  # nothing is read while a request waits
+        else:
+            # Memory: unread input and the message being built stay under the bound (while
+            # a request waits, the transport stops reading: that is its flow control).
+            assert held(conn) <= self.bound, (held(conn), self.bound, conn.state)
         if conn.closed:
             assert self.closed_seen
         else:
-            assert not self.closed_seen and conn.pending is None
+            assert not self.closed_seen
+
+    def reply_to(self, event: Request) -> None:
+        conn = self.conn
+        reply, closing = self.answer(event)
+        if isinstance(event, DataCommand) and reply is not None and reply.code == 250:
+            reply = None
+        sent = conn.send_reply(reply, close=closing)
+        assert reply is None or sent == reply
+        self.framer.add_replies(conn.data_to_send(), closing=closing)
 
     # -- rules -----------------------------------------------------------------------------
 
@@ -384,7 +416,18 @@ class CoreMachine(RuleBasedStateMachine):
         self.eof = True
         self.conn.receive_data(b"")
         self.pump()
-        if self.conn.state is not State.TLS:
+        if self.conn.state is not State.TLS and self.conn.pending is None:
+            assert self.conn.closed and self.closed_seen
+
+    @precondition(lambda self: self.conn.pending is not None)
+    @rule()
+    def answer_late(self) -> None:
+        """The application answers the request that waited; the commands behind it go on."""
+        event = self.conn.pending
+        assert event is not None
+        self.reply_to(event)
+        self.pump()
+        if self.eof and self.conn.state is not State.TLS and self.conn.pending is None:
             assert self.conn.closed and self.closed_seen
 
     @rule()
@@ -401,6 +444,7 @@ class CoreMachine(RuleBasedStateMachine):
             assert parse_reply(out).code == 421
             self.framer.mode = "closed"
             self.framer.buf = b""
+            self.framer.messages.clear()  # a pending message is dropped unanswered
             self.pump()
             assert self.closed_seen
 
@@ -419,6 +463,22 @@ class CoreMachine(RuleBasedStateMachine):
                 self.conn.tls_started()
             assert self.conn.state is state
 
+    @precondition(lambda self: self.conn.pending is not None)
+    @rule()
+    def wrong_reply(self) -> None:
+        """A reply that cannot answer the pending request raises; the request still waits."""
+        event = self.conn.pending
+        if isinstance(event, Connect):
+            wrong = Reply(250, "2.0.0", "Hello")
+        elif isinstance(event, DataCommand):
+            wrong = Reply(250, "2.0.0", "OK")
+        else:
+            wrong = Reply(354, None, "Go ahead")
+        with pytest.raises(LocalProtocolError):
+            self.conn.send_reply(wrong)
+        assert self.conn.pending is event and self.conn.data_to_send() == b""
+
+    @precondition(lambda self: self.conn.pending is None)
     @rule()
     def misuse(self) -> None:
         """A reply when none is due raises and changes nothing."""
@@ -439,6 +499,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.lost = True
         self.framer.mode = "closed"
         self.framer.buf = b""
+        self.framer.messages.clear()
         self.pump()
         assert self.closed_seen or was_closed
 
