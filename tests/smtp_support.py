@@ -15,7 +15,16 @@ from typing import Any
 from smtpdsn import Reply, parse_reply
 from smtpdsn.smtp import Event, Request, ServerConnection
 
-__all__ = ["Answer", "Session", "held", "reply_codes", "split_replies", "transaction"]
+__all__ = [
+    "Answer",
+    "Session",
+    "held",
+    "message_held",
+    "reply_codes",
+    "split_replies",
+    "transaction",
+    "unread",
+]
 
 #: Decides the reply to a request: None for the default, or a Reply.
 Answer = Callable[[Request], Reply | None]
@@ -46,15 +55,23 @@ def reply_codes(data: bytes) -> list[int]:
     return [parse_reply(r).code for r in split_replies(data)]
 
 
-def held(conn: ServerConnection) -> int:
-    """Octets the connection holds for the client: unread input and message being built.
+def unread(conn: ServerConnection) -> int:
+    """Octets of input the connection holds and has not framed yet.
 
-    Reads private attributes on purpose: memory that nothing else can see is what a
-    bounded-memory test has to measure.
+    This and :func:`message_held` read private attributes on purpose: memory that nothing
+    else can see is what a bounded-memory test has to measure.
     """
-    unread = len(conn._in) - conn._pos
-    message = sum(map(len, conn._data)) + sum(map(len, conn._chunks))
-    return unread + message
+    return len(conn._in) - conn._pos
+
+
+def message_held(conn: ServerConnection) -> int:
+    """Octets of the message being received (DATA lines or BDAT chunks) kept so far."""
+    return sum(map(len, conn._data)) + sum(map(len, conn._chunks))
+
+
+def held(conn: ServerConnection) -> int:
+    """Octets the connection holds for the client: unread input and message being built."""
+    return unread(conn) + message_held(conn)
 
 
 class Session:

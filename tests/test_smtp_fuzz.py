@@ -59,7 +59,7 @@ from smtpdsn.smtp import (
 )
 from smtpdsn.smtp.connection import AUTH_LINE, BASE_COMMAND_LINE, MAIL_EXTRA, TEXT_LINE
 
-from .smtp_support import held, split_replies
+from .smtp_support import held, message_held, split_replies, unread
 
 # RFC 3030 section 2: bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF.
 _BDAT = re.compile(rb"BDAT ([0-9]{1,20})(?: LAST)?", re.IGNORECASE)
@@ -261,8 +261,20 @@ _COMMANDS = [
     b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nBDAT 3\r\n.\r\n",
 ]
 
-_line = st.sampled_from(_COMMANDS).flatmap(
-    lambda c: st.sampled_from([c + b"\r\n", c + b"\n", c + b"\r\n" + c + b"\r\n"])
+# Commands often come after a valid start, so that every command is also tried in the
+# middle of a transaction.
+_PREFIXES = [
+    b"",
+    b"EHLO c\r\n",
+    b"EHLO c\r\nMAIL FROM:<a@x.test>\r\n",
+    b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\n",
+    b"RSET\r\n",
+]
+_line = st.builds(
+    lambda prefix, command, end: prefix + command + end,
+    st.sampled_from(_PREFIXES),
+    st.sampled_from(_COMMANDS),
+    st.sampled_from([b"\r\n", b"\r\n", b"\n"]),
 )
 _bdat = st.tuples(st.binary(max_size=40), st.booleans()).map(
     lambda t: b"BDAT %d%s\r\n" % (len(t[0]), b" LAST" if t[1] else b"") + t[0]
@@ -274,13 +286,58 @@ _body = st.lists(
     max_size=12,
 ).map(b"".join)
 _message = _body.map(lambda b: b + b"\r\n.\r\n")
-_transaction = _body.map(
-    lambda b: b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n" + b + b"\r\n.\r\n"
+_transaction = st.tuples(st.sampled_from([b"", b"A" * 6000]), _body).map(
+    lambda t: (
+        b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n"
+        + t[1]
+        + t[0]
+        + b"\r\n.\r\n"
+    )
 )
 _garbage = st.binary(max_size=40)
-_long = st.integers(min_value=400, max_value=3000).map(lambda n: b"A" * n)
-_unit = st.one_of(_line, _line, _line, _transaction, _bdat, _message, _garbage, _long)
-_stream = st.lists(_unit, min_size=1, max_size=8).map(b"".join)
+_long = st.integers(min_value=400, max_value=6000).map(lambda n: b"A" * n)
+_unit = st.one_of(_line, _line, _line, _line, _transaction, _bdat, _message, _garbage, _long)
+_stream = st.lists(_unit, min_size=1, max_size=16).map(b"".join)
+
+
+def random_stream(rng: random.Random) -> tuple[bytes, list[int]]:
+    """Client bytes drawn uniformly from the same units, and where to cut them.
+
+    Hypothesis favours simple values; this draws every unit equally often, so that
+    combinations deep in a session (a command in the middle of a transaction, a long line
+    inside a message) come up in the default number of examples.
+    """
+    parts: list[bytes] = []
+    inside: list[int] = []  # offsets inside long lines
+    for _ in range(rng.randint(1, 30)):
+        kind = rng.random()
+        if kind < 0.6:
+            parts.append(
+                rng.choice(_PREFIXES) + rng.choice(_COMMANDS) + rng.choice([b"\r\n", b"\n"])
+            )
+        elif kind < 0.7:
+            pieces = [b"text", b".", b"..", b"\r\n", b"\n", b"\r", b"\r\n.", b"x" * 300]
+            body = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+            unit = _PREFIXES[3] + b"DATA\r\n" + body
+            if rng.random() < 0.3:
+                # A long line inside the message, often with a read ending inside it.
+                run = rng.randint(900, 6000)
+                inside.append(sum(map(len, parts)) + len(unit) + 2 + rng.randint(0, run))
+                unit += b"\r\n" + b"L" * run
+            parts.append(unit + b"\r\n.\r\n")
+        elif kind < 0.8:
+            payload = rng.randbytes(rng.randint(0, 40))
+            last = b" LAST" if rng.random() < 0.5 else b""
+            parts.append(b"BDAT %d%s\r\n" % (len(payload), last) + payload)
+        elif kind < 0.9:
+            parts.append(rng.randbytes(rng.randint(0, 40)))
+        else:
+            parts.append(b"A" * rng.randint(400, 6000))
+    data = b"".join(parts)
+    cuts = [rng.randint(0, len(data)) for _ in range(rng.randint(0, 8))]
+    cuts += [c for c in inside if rng.random() < 0.5]
+    return data, cuts
+
 
 _REFUSALS = [
     Reply(550, "5.7.1", "Refused by policy"),
@@ -301,7 +358,7 @@ class CoreMachine(RuleBasedStateMachine):
             {
                 "max_message_size": st.sampled_from([64, 1000, 5000]),
                 "max_recipients": st.sampled_from([1, 100]),
-                "max_errors": st.sampled_from([5, 20, 20, 1000]),
+                "max_errors": st.sampled_from([5, 20, 1000, 1000]),
                 "smtputf8": st.booleans(),
                 "chunking": st.booleans(),
                 "starttls": st.booleans(),
@@ -309,9 +366,13 @@ class CoreMachine(RuleBasedStateMachine):
                 "auth_require_tls": st.booleans(),
             }
         ),
-        rng=st.randoms(use_true_random=False),
+        rng=st.randoms(use_true_random=True),
+        opening=_stream,
+        cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=5),
     )
-    def start(self, options: dict[str, Any], rng: random.Random) -> None:
+    def start(
+        self, options: dict[str, Any], rng: random.Random, opening: bytes, cuts: list[int]
+    ) -> None:
         self.conn = ServerConnection("mx.example.test", **options)
         self.framer = Framer(chunking=options["chunking"])
         self.rng = rng
@@ -321,8 +382,11 @@ class CoreMachine(RuleBasedStateMachine):
         max_line = max(
             BASE_COMMAND_LINE + MAIL_EXTRA, AUTH_LINE if options["auth_mechanisms"] else 0
         )
-        self.bound = 2 * max_line + options["max_message_size"]
+        self.max_line = max_line
+        self.max_size = options["max_message_size"]
         self.pump()
+        self.receive(opening, cuts)  # examples with few steps still get far
+        self.receive(*random_stream(rng))
 
     # -- the transport's part --------------------------------------------------------------
 
@@ -370,9 +434,12 @@ class CoreMachine(RuleBasedStateMachine):
         if pending:
             assert conn.next_event() is None  # nothing is read while a request waits
         else:
-            # Memory: unread input and the message being built stay under the bound (while
-            # a request waits, the transport stops reading: that is its flow control).
-            assert held(conn) <= self.bound, (held(conn), self.bound, conn.state)
+            # Memory (while a request waits, the transport stops reading: that is its flow
+            # control): the unread input is at most the longest line the core reads, so no
+            # overlong line is held whole; the message at most the size limit.
+            assert unread(conn) <= self.max_line, (unread(conn), self.max_line, conn.state)
+            assert message_held(conn) <= self.max_size, (message_held(conn), conn.state)
+            assert held(conn) <= 2 * self.max_line + self.max_size
         if conn.closed:
             assert self.closed_seen
         else:
@@ -390,7 +457,15 @@ class CoreMachine(RuleBasedStateMachine):
     # -- rules -----------------------------------------------------------------------------
 
     @rule(data=_stream, cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=5))
+    def receive_rule(self, data: bytes, cuts: list[int]) -> None:
+        self.receive(data, cuts)
+
+    @rule()
+    def receive_random(self) -> None:
+        self.receive(*random_stream(self.rng))
+
     def receive(self, data: bytes, cuts: list[int]) -> None:
+        """Feed ``data`` in pieces cut at ``cuts``, checking the replies after each."""
         points = sorted({c for c in cuts if c < len(data)})
         pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
         for piece in pieces:
@@ -511,7 +586,7 @@ class CoreMachine(RuleBasedStateMachine):
 
 # SMTPDSN_FUZZ_EXAMPLES=20000 for a longer hunt than the default run.
 CoreMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("SMTPDSN_FUZZ_EXAMPLES", "500")),
+    max_examples=int(os.environ.get("SMTPDSN_FUZZ_EXAMPLES", "600")),
     stateful_step_count=30,
     deadline=None,
 )
