@@ -3,9 +3,9 @@
 Section 2: ``bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ] CR LF``; the chunk is exactly
 ``chunk-size`` octets read by count, whatever they contain (no dot-stuffing, no end
 sequence); ``BDAT 0 LAST`` ends a message; each chunk gets one reply. Section 2 also: the
-server must read the whole chunk even when it refuses the command ("the server MUST ...
-consume ... the data"), DATA and BDAT cannot be mixed in one transaction (503), and a
-message over the size limit is refused (552 5.3.4, section 4.2 example / RFC 1870).
+server reads and discards the whole chunk of a BDAT it refuses (its octets are never
+commands), DATA and BDAT cannot be mixed in one transaction (503), and a
+message over the size limit is refused (552 5.3.4, RFC 1870).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The message after DATA: RFC 5321 sections 4.1.1.4, 4.5.2 and 4.5.3.1.6; RFC 1870.
 
 Section 4.1.1.4: the mail data ends with a line holding a single period, that is the
-sequence CRLF.CRLF ("the first <CRLF> is actually the terminator of the previous line");
+sequence CRLF.CRLF, whose first CRLF ends the last line of the message;
 section 4.5.2: a line starting with a period has that period removed ("transparency");
-section 4.5.3.1.6: a text line is at most 1,000 octets with its CRLF; RFC 1870 section 6.3:
+section 4.5.3.1.6: a text line is at most 1,000 octets with its CRLF; RFC 1870:
 a message over the size limit is answered 552 (5.3.4, RFC 3463 section 3.4). RFC 5321
 section 2.3.8 and 4.1.1.4: only CRLF is a line end, so a bare LF.LF never ends the data.
 """
@@ -59,7 +59,7 @@ def test_the_content_keeps_its_crlfs_and_ends_with_the_last_lines_crlf() -> None
     ],
 )
 def test_dot_unstuffing(sent: bytes, received: bytes) -> None:
-    """Section 4.5.2: "If the first character is a period ... it is deleted"."""
+    """Section 4.5.2: a period that starts a line is deleted."""
     session = in_data()
     session.feed(sent + b".\r\n")
     assert messages(session) == [received]
@@ -188,7 +188,7 @@ class TestLineLength:
 
 
 class TestSize:
-    """RFC 1870 section 6.3: a message over the limit is refused with 552 (5.3.4) and
+    """RFC 1870: a message over the limit is refused with 552 (5.3.4) and
     not kept; memory stays bounded by the limit."""
 
     def test_exactly_the_limit_is_accepted(self) -> None:

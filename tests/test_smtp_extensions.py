@@ -112,7 +112,7 @@ class TestMailParameters:
     parameters are checked and handed over."""
 
     def test_size(self) -> None:
-        """RFC 1870 section 6: ``SIZE=`` the message size in octets."""
+        """RFC 1870: ``SIZE=`` the message size in octets."""
         codes, session = mail("MAIL FROM:<a@x.test> SIZE=1234")
         assert codes == [(250, "2.1.0")] and mail_event(session).size == 1234
 
@@ -122,13 +122,13 @@ class TestMailParameters:
         assert codes == [(501, "5.5.4")]
 
     def test_size_over_the_limit(self) -> None:
-        """RFC 1870 section 6.1: 552 for a declared size over the limit."""
+        """RFC 1870: 552 for a declared size over the limit."""
         codes, _ = mail("MAIL FROM:<a@x.test> SIZE=1001", max_message_size=1000)
         assert codes == [(552, "5.3.4")]
 
     @pytest.mark.parametrize(("value", "body"), [("8bitmime", "8BITMIME"), ("7BIT", "7BIT")])
     def test_body(self, value: str, body: str) -> None:
-        """RFC 6152 section 3: ``BODY=7BIT`` or ``BODY=8BITMIME``."""
+        """RFC 6152: ``BODY=7BIT`` or ``BODY=8BITMIME``."""
         codes, session = mail(f"MAIL FROM:<a@x.test> BODY={value}")
         assert codes == [(250, "2.1.0")] and mail_event(session).body == body
 
@@ -231,7 +231,8 @@ class TestDsnParameters:
         assert self.rcpt(params)[0] == [(501, "5.5.4")]
 
     def test_an_rfc822_orcpt_decoding_to_non_ascii_is_refused_by_dsnparams(self) -> None:
-        """RFC 3461 section 4.2: "the address ... MUST be ... US-ASCII" for rfc822."""
+        """RFC 3461 section 4.2: an rfc822 original recipient is US-ASCII once decoded
+        (non-ASCII ones use the utf-8 type of RFC 6533)."""
         with pytest.raises(DSNParameterError) as info:
             parse_rcpt_params("ORCPT=rfc822;caf+C3+A9@x.test")
         assert info.value.parameter == "ORCPT"

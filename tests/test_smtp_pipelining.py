@@ -2,9 +2,9 @@
 
 Section 3.1: the client may send a group of commands without waiting for the replies;
 section 3.2 (server support): the server answers every command, in the order received, and
-should send the replies of a group together ("the server SHOULD elect to store responses to
-grouped ... commands in an internally maintained buffer"); section 3.1 also leaves the
-stream's framing to the client: a command may arrive in any number of reads.
+should send the replies of a group together, buffered and written as a unit; section 3.1
+also leaves the stream's framing to the client: a command may arrive in any number of
+reads.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def test_the_replies_to_one_read_come_out_as_one_write() -> None:
 
 def test_nothing_more_is_read_while_a_request_waits() -> None:
     """One command at a time: the order of replies is the order of commands even when the
-    application answers later (section 3.1: "the order of the responses")."""
+    application answers later (section 3.1)."""
     conn = ServerConnection("mx.example.test")
     conn.next_event()
     conn.send_reply()
