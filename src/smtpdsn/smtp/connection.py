@@ -7,7 +7,7 @@ what :meth:`ServerConnection.data_to_send` returns. No sockets, no clock, no thr
 
     conn = ServerConnection("mx.example.test")
     conn.next_event()                 # Connect(): the greeting is due
-    conn.send_reply()                 # 220 mx.example.test ESMTP smtpdsn
+    conn.send_reply()                 # 220 mx.example.test smtpdsn
     conn.receive_data(b"EHLO client.test\\r\\nMAIL FROM:<a@b.test>\\r\\n")
     conn.next_event()                 # Ehlo(hostname='client.test')
     conn.send_reply()                 # 250-mx.example.test ... 250 HELP
