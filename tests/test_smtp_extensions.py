@@ -1,12 +1,11 @@
 """Service extensions: EHLO (RFC 5321 section 4.1.1.1), ENHANCEDSTATUSCODES (RFC 2034),
-SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461), STARTTLS
-(RFC 3207), AUTH (RFC 4954), and the commands HELP, VRFY and EXPN (RFC 5321 sections
-4.1.1.6 to 4.1.1.8).
+SIZE (RFC 1870), 8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461), and the
+commands HELP, VRFY and EXPN (RFC 5321 sections 4.1.1.6 to 4.1.1.8). STARTTLS and AUTH
+have their own modules (test_smtp_starttls.py, test_smtp_auth.py).
 """
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
@@ -14,22 +13,13 @@ import pytest
 from smtpdsn import Reply
 from smtpdsn.dsnparams import DSNParameterError, parse_rcpt_params
 from smtpdsn.smtp import (
-    AuthRequest,
-    ConnectionClosed,
     Ehlo,
-    LocalProtocolError,
     MailFrom,
     RcptTo,
     Request,
-    StartTLSRequest,
-    State,
 )
 
 from .smtp_support import Session, transaction
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 class TestEhlo:
@@ -273,190 +263,6 @@ class TestAddresses:
     def test_null_sender(self) -> None:
         codes, session = mail("MAIL FROM:<>")
         assert codes == [(250, "2.1.0")] and mail_event(session).address == ""
-
-
-class TestStartTls:
-    """RFC 3207 section 4: ``220`` then TLS; section 4.2: anything pipelined after
-    STARTTLS is discarded, and the session starts over (no name, no transaction, no
-    AUTH) once TLS is up; STARTTLS is not offered again."""
-
-    def test_not_offered(self) -> None:
-        assert Session().codes("EHLO c", "STARTTLS") == [(250, None), (454, "4.7.0")]
-
-    def test_pipelined_commands_after_starttls_are_discarded(self) -> None:
-        session = Session(starttls=True)
-        session.feed(b"EHLO c\r\nMAIL FROM:<a@x.test>\r\nSTARTTLS\r\nMAIL FROM:<evil@x.test>\r\n")
-        assert [(r.code, str(r.status)) for r in session.take()][-1] == (220, "2.0.0")
-        assert session.conn.state is State.TLS
-        session.feed(b"RCPT TO:<evil@x.test>\r\n")  # still plain text: discarded too
-        assert session.take() == []
-        assert [e.address for e in session.of_type(MailFrom)] == ["a@x.test"]  # type: ignore[attr-defined]
-
-    def test_the_session_starts_over_after_tls_started(self) -> None:
-        session = Session(starttls=True)
-        session.say("EHLO c", "MAIL FROM:<a@x.test>", "STARTTLS")
-        session.conn.tls_started()
-        assert session.conn.tls and session.conn.client_name is None
-        assert session.conn.mail is None
-        assert session.codes("MAIL FROM:<a@x.test>") == [(503, "5.5.1")]
-        ehlo = session.say("EHLO c")[0]
-        assert "STARTTLS" not in ehlo.lines
-        assert session.codes("STARTTLS") == [(503, "5.5.1")]
-        assert session.codes("MAIL FROM:<a@x.test>") == [(250, "2.1.0")]
-
-    def test_a_refused_starttls_goes_on_in_plain_text(self) -> None:
-        session = Session(
-            lambda e: (
-                Reply(454, "4.7.0", "TLS not available now")
-                if isinstance(e, StartTLSRequest)
-                else None
-            ),
-            starttls=True,
-        )
-        assert session.codes("EHLO c", "STARTTLS", "NOOP") == [
-            (250, None),
-            (454, "4.7.0"),
-            (250, "2.0.0"),
-        ]
-        assert session.conn.state is State.COMMAND
-
-    def test_starttls_takes_no_argument(self) -> None:
-        assert Session(starttls=True).codes("STARTTLS now") == [(501, "5.5.4")]
-
-    def test_tls_started_without_starttls_is_a_transport_error(self) -> None:
-        session = Session(starttls=True)
-        with pytest.raises(LocalProtocolError):
-            session.conn.tls_started()
-        assert session.conn.state is State.COMMAND
-
-    def test_tls_failing_closes_without_a_reply(self) -> None:
-        session = Session(starttls=True)
-        session.say("STARTTLS")
-        session.conn.close()
-        assert session.pump() == [ConnectionClosed()]
-        assert session.take() == []
-
-    def test_starttls_required_before_mail(self) -> None:
-        """RFC 3207 section 4: a server may require TLS; 530 5.7.0 until then."""
-        session = Session(starttls=True, starttls_required=True)
-        assert session.codes("EHLO c", "MAIL FROM:<a@x.test>") == [(250, None), (530, "5.7.0")]
-
-
-def auth_session(**options: Any) -> Session:
-    session = Session(auth_mechanisms=("PLAIN", "LOGIN"), auth_require_tls=False, **options)
-    session.say("EHLO c")
-    return session
-
-
-def auth_events(session: Session) -> list[tuple[str, str, str, str]]:
-    return [
-        (e.mechanism, e.username, e.password, e.authzid)
-        for e in session.events
-        if isinstance(e, AuthRequest)
-    ]
-
-
-class TestAuth:
-    """RFC 4954: AUTH PLAIN (RFC 4616) and LOGIN, with an initial response or after a
-    ``334`` challenge; ``*`` cancels (501); 235 2.7.0 on success."""
-
-    def test_plain_with_an_initial_response(self) -> None:
-        session = auth_session()
-        assert session.codes("AUTH PLAIN " + b64("admin\0user\0secret")) == [(235, "2.7.0")]
-        assert auth_events(session) == [("PLAIN", "user", "secret", "admin")]
-        assert session.conn.authenticated == "user"
-
-    def test_plain_after_an_empty_challenge(self) -> None:
-        """RFC 4954 section 4: an empty challenge is ``334`` and a space."""
-        session = auth_session()
-        session.feed(b"AUTH PLAIN\r\n")
-        assert session.out == b"334 \r\n"
-        session.take()
-        assert session.codes(b64("\0user\0pw")) == [(235, "2.7.0")]
-
-    def test_login(self) -> None:
-        session = auth_session()
-        replies = session.say("AUTH LOGIN")
-        assert [(r.code, r.text) for r in replies] == [(334, "VXNlcm5hbWU6")]
-        replies = session.say(b64("user"))
-        assert [(r.code, r.text) for r in replies] == [(334, "UGFzc3dvcmQ6")]
-        assert session.codes(b64("pw")) == [(235, "2.7.0")]
-        assert auth_events(session) == [("LOGIN", "user", "pw", "")]
-
-    def test_login_with_the_user_name_as_initial_response(self) -> None:
-        session = auth_session()
-        assert session.codes("AUTH LOGIN " + b64("user"), b64("pw")) == [
-            (334, None),
-            (235, "2.7.0"),
-        ]
-
-    def test_cancel(self) -> None:
-        session = auth_session()
-        assert session.codes("AUTH LOGIN", "*", "NOOP") == [
-            (334, None),
-            (501, "5.7.0"),
-            (250, "2.0.0"),
-        ]
-        assert auth_events(session) == []
-
-    @pytest.mark.parametrize("response", ["not base64!", b64("no nul")])
-    def test_bad_responses(self, response: str) -> None:
-        session = auth_session()
-        codes = session.codes("AUTH PLAIN", response)
-        assert codes[0] == (334, None) and codes[1][0] == 501
-
-    def test_refused_credentials(self) -> None:
-        session = Session(
-            lambda e: (
-                Reply(535, "5.7.8", "Authentication credentials invalid")
-                if isinstance(e, AuthRequest)
-                else None
-            ),
-            auth_mechanisms=("PLAIN",),
-            auth_require_tls=False,
-        )
-        session.say("EHLO c")
-        assert session.codes("AUTH PLAIN " + b64("\0u\0p")) == [(535, "5.7.8")]
-        assert session.conn.authenticated is None
-        assert session.codes("AUTH PLAIN " + b64("\0u\0p")) == [(535, "5.7.8")]
-
-    def test_sequence(self) -> None:
-        """Section 4: AUTH needs EHLO, once per session, and not inside a transaction."""
-        session = Session(auth_mechanisms=("PLAIN",), auth_require_tls=False)
-        assert session.codes("AUTH PLAIN") == [(503, "5.5.1")]
-        session.say("EHLO c")
-        assert session.codes("AUTH PLAIN " + b64("\0u\0p")) == [(235, "2.7.0")]
-        assert session.codes("AUTH PLAIN " + b64("\0u\0p")) == [(503, "5.5.1")]
-        session = auth_session()
-        session.say("MAIL FROM:<a@x.test>")
-        assert session.codes("AUTH PLAIN " + b64("\0u\0p")) == [(503, "5.5.1")]
-
-    def test_unknown_mechanism(self) -> None:
-        assert auth_session().codes("AUTH CRAM-MD5") == [(504, "5.5.4")]
-
-    def test_over_plain_text_when_tls_is_required(self) -> None:
-        """Section 4 and RFC 4954 section 6: 538 5.7.11 (encryption required); the
-        mechanisms are not even offered."""
-        session = Session(auth_mechanisms=("PLAIN",))
-        assert not any(line.startswith("AUTH") for line in session.say("EHLO c")[0].lines)
-        assert session.codes("AUTH PLAIN " + b64("\0u\0p")) == [(538, "5.7.11")]
-        session = Session(auth_mechanisms=("PLAIN",), tls=True)
-        assert "AUTH PLAIN" in session.say("EHLO c")[0].lines
-
-    def test_auth_required_before_mail(self) -> None:
-        session = auth_session(auth_required=True)
-        assert session.codes("MAIL FROM:<a@x.test>") == [(530, "5.7.0")]
-        session.say("AUTH PLAIN " + b64("\0u\0p"))
-        assert session.codes("MAIL FROM:<a@x.test>") == [(250, "2.1.0")]
-
-    def test_not_offered(self) -> None:
-        assert Session().codes("EHLO c", "AUTH PLAIN") == [(250, None), (500, "5.5.1")]
-
-    def test_starttls_forgets_the_authentication(self) -> None:
-        session = auth_session(starttls=True)
-        session.say("AUTH PLAIN " + b64("\0u\0p"), "STARTTLS")
-        session.conn.tls_started()
-        assert session.conn.authenticated is None
 
 
 class TestOtherCommands:
