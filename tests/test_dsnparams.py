@@ -126,6 +126,12 @@ def test_rcpt_params_valid(text: str, expected: RcptParams) -> None:
         ("ORCPT=rfc822;a+2", "ORCPT", "the address is not valid xtext"),
         ("ORCPT=utf-8;a\\b", "ORCPT", "the address is not valid utf-8-addr-xtext"),
         ("ORCPT=rfc822;a+0D+0Ab", "ORCPT", "the original recipient contains control characters"),
+        # RFC 3461 section 4.2: an rfc822 address is US-ASCII once decoded.
+        (
+            "ORCPT=rfc822;caf+C3+A9@x.test",
+            "ORCPT",
+            "an rfc822 address must be US-ASCII once decoded (use utf-8)",
+        ),
         ("ORCPT=utf-8;a\\x{A}b", "ORCPT", "the original recipient contains control characters"),
         (
             "ORCPT=utf-8;jöran@x\u2028",
@@ -264,7 +270,10 @@ def test_rcpt_params_round_trip(
 ) -> None:
     params = RcptParams(notify, orcpt)
     text = " ".join(params.esmtp())
-    if orcpt is not None and len(text.split("ORCPT=", 1)[1]) > 500:
+    too_long = orcpt is not None and len(text.split("ORCPT=", 1)[1]) > 500
+    # RFC 3461 section 4.2: an rfc822 ORCPT must decode to US-ASCII.
+    non_ascii_rfc822 = orcpt is not None and orcpt[0] == "rfc822" and not orcpt[1].isascii()
+    if too_long or non_ascii_rfc822:
         with pytest.raises(DSNParameterError):
             parse_rcpt_params(text)
         return

@@ -279,7 +279,8 @@ def rcpt_params(params: Mapping[str, str | None]) -> RcptParams:
     Raises:
         DSNParameterError: an unknown NOTIFY keyword, an empty list element, NEVER with
             another keyword; an ORCPT without ``type;address``, longer than 500
-            characters, with an invalid address type or an address that does not decode.
+            characters, with an invalid address type or an address that does not decode,
+            or of type rfc822 with an address that is not US-ASCII once decoded.
     """
     notify = _required(params, "NOTIFY")
     orcpt = _required(params, "ORCPT")
@@ -318,6 +319,12 @@ def rcpt_params(params: Mapping[str, str | None]) -> RcptParams:
             raise DSNParameterError("ORCPT", f"the address is not valid {form}") from None
         if not _printable(address):
             raise DSNParameterError("ORCPT", "the original recipient contains control characters")
+        if addr_type.lower() == "rfc822" and not address.isascii():
+            # RFC 3461 section 4.2: an rfc822 address decodes to US-ASCII; a non-ASCII
+            # original recipient needs the utf-8 address type (RFC 6533 section 3).
+            raise DSNParameterError(
+                "ORCPT", "an rfc822 address must be US-ASCII once decoded (use utf-8)"
+            )
         orcpt_value = (addr_type, address)
     return RcptParams(notify_value, orcpt_value)
 

@@ -7,7 +7,7 @@ what :meth:`ServerConnection.data_to_send` returns. No sockets, no clock, no thr
 
     conn = ServerConnection("mx.example.test")
     conn.next_event()                 # Connect(): the greeting is due
-    conn.send_reply()                 # 220 mx.example.test ESMTP smtpdsn
+    conn.send_reply()                 # 220 mx.example.test smtpdsn
     conn.receive_data(b"EHLO client.test\\r\\nMAIL FROM:<a@b.test>\\r\\n")
     conn.next_event()                 # Ehlo(hostname='client.test')
     conn.send_reply()                 # 250-mx.example.test ... 250 HELP
@@ -542,7 +542,9 @@ class ServerConnection:
         self._out.append(reply.wire)
         if reply.code == 421:
             self._close()
-        return Answered(verb, reply, error)
+        # ``error`` on the event means "refused" (4xx/5xx), counted or not (a message
+        # over the size limit, too many recipients).
+        return Answered(verb, reply, error or reply.code >= 400)
 
     def _error(self, verb: str, reply: Reply) -> Answered:
         return self._reply(verb, reply, error=True)
@@ -950,6 +952,12 @@ class ServerConnection:
         self._take(buf[pos:end])
         self._pos = end + 2
         self._at_line_start = True
+        if len(buf) - self._pos > TEXT_LINE:
+            # The partial line after the last line end is already too long: drop it now
+            # rather than hold it whole until the next read.
+            self._data_fail(R.LINE_TOO_LONG)
+            self._at_line_start = False
+            self._in, self._pos = buf[-1:], 0
         return None
 
     def _take(self, block: bytes) -> None:

@@ -63,7 +63,7 @@ class Notice(Event):
 
 @dataclass(frozen=True, slots=True)
 class Connect(Request):
-    """The client connected; the greeting is due. ``None`` sends ``220 <name> ESMTP``; a
+    """The client connected; the greeting is due. ``None`` sends ``220 <name> <ident>``; a
     refusal must be ``554`` (then only QUIT, NOOP and RSET are allowed, RFC 5321 section
     3.1) or ``421`` (closes)."""
 
