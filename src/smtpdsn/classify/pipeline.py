@@ -241,7 +241,8 @@ def classify_view(view: MailView) -> ClassifyResult:
         result.recipients = [_bounce(c, mta, info.name, date) for c in found if c.recipient
                              or c.reason is not None]
         break
-    defects = getattr(view.msg, "defects", None)
+    result.warnings.extend(view.msg.notes)
+    defects = view.msg.defects
     if defects and result.recipients:
-        result.warnings.extend(f"malformed message: {type(d).__name__}" for d in defects[:5])
+        result.warnings.extend(f"malformed message: {d}" for d in defects[:5])
     return result
