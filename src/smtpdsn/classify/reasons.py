@@ -12,6 +12,7 @@ https://libsisimai.org/), written here as general patterns rather than exact str
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Final
@@ -20,7 +21,10 @@ from ..status import EnhancedStatus
 from .model import Reason
 from .prefilter import Prechecked
 
-__all__ = ["PHRASES", "STATUS_REASONS", "reason_from_status", "reason_from_text"]
+__all__ = [
+    "PHRASES", "STATUS_REASONS", "cause_of_delay", "reason_from_status", "reason_from_text",
+    "says_expired",
+]
 
 R = Reason
 
@@ -230,6 +234,9 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.SYNTAXERROR, r"syntax error|command (?:unrecognized|not recognized)|unrecognized command|"
      r"bad sequence of commands|command out of sequence|invalid command|"
      r"unknown command|line too long for|malformed address|parameter not implemented"),
+    # qmail's "I'm not going to try again; this message has been in the queue too long":
+    # the MTA gave up, whatever the last attempt's error was.
+    (R.EXPIRED, r"in the queue too long|too long in (?:the )?queue"),
     (R.EXPIRED, r"connection timed out|timed out|time ?out|failing for a long time|"
      r"message expired|failed \d+ attempts|after \d+ (?:attempts|tries)|"
      r"did not accept our requests to connect|not reachable|could not find a gateway|"
@@ -321,6 +328,42 @@ def reason_from_text(text: str) -> Reason | None:
                     break
             else:
                 continue
+        if pattern.search(lowered):
+            return reason
+    return None
+
+
+# What an MTA writes when it has given up because the message is too old (RFC 3463
+# X.4.7 "delivery time expired"), as opposed to a warning that it is still trying.
+_GAVE_UP: Final = re.compile(
+    r"delivery time expired|(?:message|envelope|lifetime|ttl|time to live|queue time|"
+    r"retry (?:time|period)|time limit|maximum time)[^.\n]{0,20}(?:expired|exceeded)|"
+    r"\bexpired\b|gave up|giving up|too long in (?:the )?queue|too old"
+)
+# A time-out while still retrying is a network failure, not an expiry.
+_TIMEOUT: Final = re.compile(r"timed out|time ?out|not reachable|did not accept our requests")
+
+
+def says_expired(text: str) -> bool:
+    """True when ``text`` says the MTA gave up because delivery time expired."""
+    return _GAVE_UP.search(text.lower()) is not None
+
+
+@lru_cache(maxsize=1024)
+def cause_of_delay(text: str) -> Reason | None:
+    """The reason a delay warning gives for the delay: the first :data:`PHRASES` row other
+    than an ``expired`` one that matches (a warning's "still trying", "delayed" or "will
+    retry" is no cause), a time-out read as ``networkerror``; None when it names none."""
+    if not text:
+        return None
+    lowered = text.lower()
+    for reason, keys, pattern in _COMPILED:
+        if reason is R.EXPIRED:
+            if _TIMEOUT.search(lowered) and pattern.search(lowered):
+                return R.NETWORKERROR
+            continue
+        if keys is not None and not any(key in lowered for key in keys):
+            continue
         if pattern.search(lowered):
             return reason
     return None

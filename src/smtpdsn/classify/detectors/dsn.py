@@ -51,6 +51,22 @@ def _date(value: str) -> datetime | None:
         return None
 
 
+# Address types whose value is no mailbox a sender could write to (RFC 3464 section
+# 2.3.2 allows any registered type; "system" is no address at all).
+_NOT_MAILBOX: Final = frozenset({"system", "x400", "x-400", "x.400", "unknown"})
+
+
+def _usable(value: str, kind: str | None = None) -> str:
+    """The address of a recipient field (``type; address``), or "" when it has none a
+    sender could use: ``system;<>``, an X.400 form, no address at all."""
+    if kind is None:
+        head, sep, _ = value.partition(";")
+        kind = head.strip().lower() if sep and len(head) < 16 else ""
+    if kind in _NOT_MAILBOX:
+        return ""
+    return clean_address(value)
+
+
 def _status(value: str) -> EnhancedStatus | None:
     text = value.strip().split(" ", 1)[0].split("(", 1)[0].strip()
     try:
@@ -149,10 +165,11 @@ def _from_stdlib(view: MailView, parts: list[Entity] | list[str]) -> list[Candid
     for part in parts:
         per_message, groups = _groups(part)
         for group in groups:
+            original = _usable(group.get("original-recipient", ""))
             final = (
-                group.get("final-recipient")
-                or group.get("original-recipient")
-                or group.get("x-actual-recipient", "")
+                _usable(group.get("final-recipient", ""))
+                or original
+                or _usable(group.get("x-actual-recipient", ""))
             )
             diag = group.get("diagnostic-code", "")
             dtype = ""
@@ -161,7 +178,8 @@ def _from_stdlib(view: MailView, parts: list[Entity] | list[str]) -> list[Candid
                 dtype = dtype.strip().lower()
             found.append(
                 Candidate(
-                    recipient=clean_address(final),
+                    recipient=final,
+                    original_recipient=original,
                     status=_status(group.get("status", "")),
                     status_comment=_comment(group.get("status", "")),
                     diagnostic=one_line(diag),
@@ -190,8 +208,10 @@ def _from_reader(view: MailView, parts: list[Entity]) -> list[Candidate] | None:
     found: list[Candidate] = []
     for report in reports:
         for rcpt in report.recipients:
-            final = rcpt.final_recipient or rcpt.original_recipient
-            if final is None:
+            orcpt, frcpt = rcpt.original_recipient, rcpt.final_recipient
+            original = _usable(str(orcpt.value), str(orcpt.type).lower()) if orcpt else ""
+            final = _usable(str(frcpt.value), str(frcpt.type).lower()) if frcpt else ""
+            if rcpt.final_recipient is None and rcpt.original_recipient is None:
                 continue
             diag = rcpt.diagnostic_code
             action = _action(str(getattr(rcpt.action, "value", rcpt.action) or ""))
@@ -199,7 +219,8 @@ def _from_reader(view: MailView, parts: list[Entity]) -> list[Candidate] | None:
             when = rcpt.last_attempt_date
             found.append(
                 Candidate(
-                    recipient=clean_address(str(final.value)),
+                    recipient=final or original,
+                    original_recipient=original,
                     status=rcpt.status,
                     status_comment=str(getattr(rcpt, "status_comment", "") or ""),
                     diagnostic=one_line(str(diag.value)) if diag is not None else "",
@@ -266,4 +287,5 @@ def detect(view: MailView) -> list[Candidate] | None:
             c.diagnostic = notes.get(c.recipient.lower(), "")
             if not c.diagnostic and len(found) == 1:
                 c.diagnostic = one_line(view.notice)[:_MAX_NOTICE]
+                c.diagnostic_is_notice = True
     return found
