@@ -14,6 +14,7 @@ size ratio (8 for the default sizes) for quadratic growth. Exits 1 when a ratio 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -21,8 +22,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-
-import contextlib
 
 from smtpdsn.classify import classify  # noqa: E402
 from smtpdsn.mime import parse  # noqa: E402
