@@ -225,3 +225,27 @@ def test_mime_shaped_input_reads_without_error(pieces: list[bytes]) -> None:
         e.text()
     assert count <= MAX_PARTS
     assert mime.normalize_newlines(data).count(b"\r") == 0
+
+
+@pytest.mark.skipif(not SAMPLES, reason="shared corpus not present")
+def test_classify_reads_each_message_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One call of the shared reader per classify call, and never the feed parser."""
+    import email.feedparser
+
+    from smtpdsn.classify import classify
+
+    calls: list[int] = []
+    real = mime.parse
+
+    def counted(data: bytes | bytearray | memoryview) -> Entity:
+        calls.append(1)
+        return real(data)
+
+    def refuse(self: object, data: str) -> None:
+        raise AssertionError("the feed parser was used")
+
+    monkeypatch.setattr(mime, "parse", counted)
+    monkeypatch.setattr(email.feedparser.FeedParser, "feed", refuse)
+    for path in SAMPLES:
+        classify(path.read_bytes())
+    assert len(calls) == len(SAMPLES)
