@@ -111,7 +111,7 @@ class Entity:
     """
 
     __slots__ = (
-        "_buf", "_end", "_start", "children", "content_type", "cte", "defects", "depth",
+        "_buf", "_end", "_index", "_start", "children", "content_type", "cte", "defects", "depth",
         "encapsulated", "has_content_type", "headers", "notes", "params", "parent",
         "unixfrom",
     )
@@ -121,6 +121,7 @@ class Entity:
         #: The header fields in order: (name as written, value as written, folds kept).
         #: Bytes that are not ASCII stand as ``surrogateescape`` characters.
         self.headers = headers
+        self._index: dict[str, str] | None = None
         self._buf = buf
         self._start = start
         self._end = end
@@ -146,11 +147,13 @@ class Entity:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of the header field ``name`` (any case), or ``default``."""
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key.lower() == wanted:
-                return value
-        return default
+        index = self._index
+        if index is None:
+            index = {}
+            for key, value in self.headers:
+                index.setdefault(key.lower(), value)
+            self._index = index
+        return index.get(name.lower(), default)
 
     def get_all(self, name: str) -> list[str]:
         """Every value of the header field ``name``, in order."""
@@ -322,10 +325,10 @@ def _entity(buf: bytes, start: int, end: int, default: str) -> Entity:
     ctype: str | None = None
     cte: str | None = None
     for name, value in headers:
-        lower = name.lower()
-        if ctype is None and lower == "content-type":
+        size = len(name)  # only names of the right length are lowered and compared
+        if size == 12 and ctype is None and name.lower() == "content-type":
             ctype = value
-        elif cte is None and lower == "content-transfer-encoding":
+        elif size == 25 and cte is None and name.lower() == "content-transfer-encoding":
             cte = value
     if ctype is None:
         entity.content_type = default
