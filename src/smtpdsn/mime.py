@@ -253,7 +253,11 @@ def _parameters(text: str) -> dict[str, str]:
         name = m[1].lower()
         if not name:
             continue
-        value = _ESCAPE.sub(r"\1", m[2]) if m[2] is not None else (m[3] or "").strip()
+        quoted = m[2]
+        if quoted is not None:
+            value = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
+        else:
+            value = (m[3] or "").strip()
         if "*" in name:
             sec = _SECTION.fullmatch(name)
             if sec is not None:

@@ -41,7 +41,10 @@ def verp_recipients(view: MailView) -> list[str]:
     """The recipients the VERP addresses the bounce was delivered to encode."""
     found: dict[str, None] = {}
     for name in _BOUNCE_HEADERS:
-        for address in find_addresses(view.header(name)):
+        value = view.header(name)
+        if "+" not in value or "=" not in value:  # the cheap pre-check: no VERP address
+            continue
+        for address in find_addresses(value):
             decoded = verp_recipient(address)
             if decoded:
                 found.setdefault(decoded)
