@@ -12,9 +12,9 @@ from __future__ import annotations
 import email.errors
 import email.header
 import re
+from collections.abc import Callable
 from email.message import Message
-from functools import cached_property
-from typing import IO, Final
+from typing import IO, Any, Final, Generic, TypeVar, overload
 
 from .. import mime
 from ..mime import Entity
@@ -132,6 +132,34 @@ def _unescape(value: str) -> str:
         return raw.decode("ascii", "replace")
 
 
+_T = TypeVar("_T")
+
+
+class cached_property(Generic[_T]):
+    """A lazily computed attribute, stored on the instance at first use (as
+    :class:`functools.cached_property`, without its lock: a view belongs to one call)."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> cached_property[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, obj: object, owner: type | None = None) -> _T | cached_property[_T]:
+        if obj is None:
+            return self
+        value = self.func(obj)
+        obj.__dict__[self.name] = value
+        return value
+
+
 class MailView:
     """The parts of one message that detectors read: ``MailView(*load(source))``."""
 
@@ -152,6 +180,12 @@ class MailView:
                 continue
             found[name] = value if value.isascii() else _unescape(value)
         return found
+
+    @property
+    def header_names(self) -> dict[str, str]:
+        """The lower-case names of the message's header fields (a mapping to their first
+        raw values: use :meth:`header` for the values)."""
+        return self._header_map
 
     def header(self, name: str) -> str:
         """The first value of header ``name`` ("" when absent), unfolded and decoded."""

@@ -19,7 +19,7 @@ from typing import Final
 
 from ..status import EnhancedStatus
 from .model import Reason
-from .prefilter import Prechecked
+from .prefilter import KeywordScanner, Prechecked
 
 __all__ = [
     "PHRASES", "STATUS_REASONS", "cause_of_delay", "reason_from_status", "reason_from_text",
@@ -274,6 +274,12 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
 _COMPILED: Final = tuple(
     (reason, *Prechecked(pattern).rows()) for reason, pattern in PHRASES
 )
+# The same rows with their keywords as sets, and one scanner for all of them.
+_ROWS: Final = tuple(
+    (reason, frozenset(keys) if keys is not None else None, pattern)
+    for reason, keys, pattern in _COMPILED
+)
+_SCANNER: Final = KeywordScanner({k for _, keys, _ in _COMPILED if keys for k in keys})
 
 #: Enhanced status codes and what they mean when the text says nothing clearer.
 #: ``X`` stands for either failure class; an exact code ("5.7.1") wins over an "X." one.
@@ -321,13 +327,10 @@ def reason_from_text(text: str) -> Reason | None:
     if not text:
         return None
     lowered = text.lower()
-    for reason, keys, pattern in _COMPILED:
-        if keys is not None:  # the keyword pre-check: no word of the row, no search
-            for key in keys:
-                if key in lowered:
-                    break
-            else:
-                continue
+    present = _SCANNER.present(lowered)  # every row's keywords, found in one scan
+    for reason, keys, pattern in _ROWS:
+        if keys is not None and keys.isdisjoint(present):
+            continue  # the keyword pre-check: no word of the row, no search
         if pattern.search(lowered):
             return reason
     return None
@@ -357,12 +360,13 @@ def cause_of_delay(text: str) -> Reason | None:
     if not text:
         return None
     lowered = text.lower()
-    for reason, keys, pattern in _COMPILED:
+    present = _SCANNER.present(lowered)
+    for reason, keys, pattern in _ROWS:
         if reason is R.EXPIRED:
             if _TIMEOUT.search(lowered) and pattern.search(lowered):
                 return R.NETWORKERROR
             continue
-        if keys is not None and not any(key in lowered for key in keys):
+        if keys is not None and keys.isdisjoint(present):
             continue
         if pattern.search(lowered):
             return reason
