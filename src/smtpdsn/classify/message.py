@@ -40,6 +40,8 @@ _ORIGINAL_MARKER: Final = re.compile(
     r")$",
     re.IGNORECASE | re.MULTILINE,
 )
+# The same pattern for lower-cased ASCII text (no IGNORECASE: faster, same matches).
+_ORIGINAL_MARKER_LOWER: Final = re.compile(_ORIGINAL_MARKER.pattern, re.MULTILINE)
 # Lines that mention the transcript are part of the notice, not of the original message.
 _NOT_A_MARKER: Final = re.compile(
     r"transcript|error|reason|diagnostic|recipient|address|delivery report|status",
@@ -268,7 +270,11 @@ class MailView:
     def notice(self) -> str:
         """The body text up to the copy of the original message."""
         text = self.body_text
-        for m in _ORIGINAL_MARKER.finditer(text):
+        # ASCII text lowered keeps every position: the case-sensitive lower-case pattern
+        # then finds what the IGNORECASE one finds on the text, faster.
+        ascii_text = text.isascii()
+        marker = _ORIGINAL_MARKER_LOWER if ascii_text else _ORIGINAL_MARKER
+        for m in marker.finditer(text.lower() if ascii_text else text):
             line = m[0]
             if line.lstrip()[:1] in "-=_*#|" and _NOT_A_MARKER.search(line):
                 continue
