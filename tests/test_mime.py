@@ -249,3 +249,10 @@ def test_classify_reads_each_message_once(monkeypatch: pytest.MonkeyPatch) -> No
     for path in SAMPLES:
         classify(path.read_bytes())
     assert len(calls) == len(SAMPLES)
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    result = doctest.testmod(mime)
+    assert result.failed == 0 and result.attempted >= 2
