@@ -17,8 +17,8 @@ BOUNCE = (
     b"<kijitora@example.jp>:\n"
     b"Remote host said: 550 5.1.1 <kijitora@example.jp>... User Unknown\n"
 )
-KEYS = {"file", "recipient", "status", "reply_code", "reason", "hard_bounce", "action",
-        "diagnostic", "mta"}
+KEYS = {"file", "recipient", "original_recipient", "status", "reply_code", "reason",
+        "hard_bounce", "action", "diagnostic", "mta"}
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -43,7 +43,22 @@ def test_json_lines_for_a_file(tmp_path: Path) -> None:
     assert (row["recipient"], row["status"], row["reason"], row["hard_bounce"]) == (
         "kijitora@example.jp", "5.1.1", "userunknown", True,
     )
+    assert row["original_recipient"] is None  # the notice gives none
     assert "by reason: userunknown 1" in err
+
+
+def test_json_gives_the_original_recipient(tmp_path: Path) -> None:
+    path = tmp_path / "b.eml"
+    path.write_bytes(
+        b"From: MAILER-DAEMON@mx.example.net\nTo: sender@example.org\n"
+        b"Subject: Undelivered Mail Returned to Sender\n\n"
+        b"<bob@example.net> (expanded from <info@example.org>): host mx.example.net said:"
+        b" 550 5.1.1 User unknown (in reply to RCPT TO command)\n"
+    )
+    code, out, _ = _run(str(path))
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert (code, row["recipient"], row["original_recipient"]) == (
+        0, "bob@example.net", "info@example.org")
 
 
 def test_table(tmp_path: Path) -> None:

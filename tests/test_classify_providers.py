@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from smtpdsn.classify import Reason, classify
 from smtpdsn.classify.families import FAMILIES
-from smtpdsn.classify.prefilter import Prechecked, literal_factors
+from smtpdsn.classify.prefilter import KeywordScanner, Prechecked, literal_factors
 from smtpdsn.classify.providers import PROVIDER_RULES, gmail_state
 from smtpdsn.classify.reasons import PHRASES
 
@@ -197,3 +197,30 @@ def test_prechecked_search_equals_plain_search(text: str) -> None:
         plain = re.search(pattern, text)
         checked = Prechecked(pattern).search(text)
         assert (plain is None) == (checked is None), pattern
+
+
+_SCAN_KEYS = sorted({k for p in ALL_PATTERNS for k in (literal_factors(p) or ())})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORDS | st.sampled_from(_SCAN_KEYS) | st.text(max_size=6), max_size=30)
+       .map("".join))
+def test_keyword_scanner_finds_exactly_the_keywords_present(text: str) -> None:
+    scanner = KeywordScanner(_SCAN_KEYS)
+    assert scanner.present(text) == {k for k in _SCAN_KEYS if k in text}
+    # overlapping and nested keywords
+    small = KeywordScanner(["user", "user unknown", "unknown", "nown user", "ab", "abc", "b"])
+    assert small.present("the user unknown user abd") == {
+        "user", "user unknown", "unknown", "nown user", "ab", "b"}
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="shared corpus not present")
+def test_reason_table_with_the_scanner_equals_the_plain_table() -> None:
+    from smtpdsn.classify.reasons import reason_from_text
+
+    compiled = [(reason, re.compile(p)) for reason, p in PHRASES]
+    for path in sorted((CORPUS / "maildir" / "bsd").glob("*.eml"))[::2]:
+        for b in classify(path.read_bytes()).recipients:
+            text = b.diagnostic.lower()
+            plain = next((r for r, p in compiled if p.search(text)), None)
+            assert reason_from_text(text) == plain, text

@@ -123,36 +123,3 @@ def test_arbitrary_mime_trees(msg: Message) -> None:
 def test_arbitrary_plain_text_bounces(sender: str, lines: list[str]) -> None:
     raw = f"From: {sender}\nSubject: failure notice\n\n" + "\n".join(lines)
     _check(classify(raw))
-
-
-@pytest.mark.skipif(not SAMPLES, reason="shared corpus not present")
-def test_fast_reader_agrees_with_the_feed_parser() -> None:
-    """The fast MIME reader gives the same classification as email's feed parser."""
-    import email
-
-    from smtpdsn.classify import fastmime
-    from smtpdsn.classify.message import MailView
-    from smtpdsn.classify.pipeline import classify_view
-
-    used = 0
-    for path in SAMPLES:
-        raw = path.read_bytes()
-        fast = fastmime.parse(raw)
-        if fast is None:
-            continue
-        used += 1
-        a = classify_view(MailView(fast, raw)).recipients
-        b = classify_view(MailView(email.message_from_bytes(raw), raw)).recipients
-        assert [x.as_dict() for x in a] == [x.as_dict() for x in b], path.name
-    assert used > len(SAMPLES) // 2
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=1500))
-def test_fast_reader_never_raises(raw: bytes) -> None:
-    from smtpdsn.classify import fastmime
-
-    result = fastmime.parse(b"Content-Type: multipart/mixed; boundary=b\n\n" + raw)
-    assert result is None or isinstance(result, Message)
-    result = fastmime.parse(raw)
-    assert result is None or isinstance(result, Message)

@@ -29,8 +29,8 @@ __all__ = ["add_arguments", "iter_messages", "run"]
 _PROGRESS_OVER = 100
 # mbox: each message starts with a "From " line after an empty line.
 _MBOX_SPLIT = re.compile(rb"(?<=\n\n)(?=From )")
-_KEYS = ("recipient", "status", "reply_code", "reason", "hard_bounce", "action",
-         "diagnostic", "mta")
+_KEYS = ("recipient", "original_recipient", "status", "reply_code", "reason", "hard_bounce",
+         "action", "diagnostic", "mta")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

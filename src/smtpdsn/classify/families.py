@@ -72,7 +72,9 @@ _SIGNATURE_HEADERS: Final = (
 
 def recognise(view: MailView) -> str:
     """The family name of :data:`FAMILIES` that the message matches ("" for none)."""
-    values = [(name, view.header(name)) for name in _SIGNATURE_HEADERS]
+    present = view.header_names  # header() only for the fields the message has
+    values = [(name, view.header(name)) for name in _SIGNATURE_HEADERS
+              if name.lower() in present]
     head = "\n".join(f"{name.lower()}: {value}" for name, value in values if value).lower()
     # The headers first (short, and the surest sign), then the start of the notice.
     for text in (head, view.notice[:1500].lower()):

@@ -1,24 +1,23 @@
 """A read-only view of one message for the detectors (stdlib :mod:`email` only).
 
-The view parses the input once (``compat32`` policy, which never raises on bad headers)
-and computes, lazily and at most once, what every detector needs: the lower-cased
-headers, the human-readable notice text of the bounce (without the returned message),
-the ``message/delivery-status`` and ``message/feedback-report`` parts, and the headers of
-the returned original message.
+The view reads the input once with the shared MIME reader (:mod:`smtpdsn.mime`, which
+never raises on content) and computes, lazily and at most once, what every detector
+needs: the lower-cased headers, the human-readable notice text of the bounce (without
+the returned message), the ``message/delivery-status`` and ``message/feedback-report``
+parts, and the headers of the returned original message.
 """
 
 from __future__ import annotations
 
-import email
 import email.errors
 import email.header
-import email.policy
 import re
+from collections.abc import Callable
 from email.message import Message
-from functools import cached_property
-from typing import IO, Final
+from typing import IO, Any, Final, Generic, TypeVar, overload
 
-from . import fastmime
+from .. import mime
+from ..mime import Entity
 
 __all__ = ["MailView", "MessageSource", "load"]
 
@@ -41,6 +40,8 @@ _ORIGINAL_MARKER: Final = re.compile(
     r")$",
     re.IGNORECASE | re.MULTILINE,
 )
+# The same pattern for lower-cased ASCII text (no IGNORECASE: faster, same matches).
+_ORIGINAL_MARKER_LOWER: Final = re.compile(_ORIGINAL_MARKER.pattern, re.MULTILINE)
 # Lines that mention the transcript are part of the notice, not of the original message.
 _NOT_A_MARKER: Final = re.compile(
     r"transcript|error|reason|diagnostic|recipient|address|delivery report|status",
@@ -49,22 +50,29 @@ _NOT_A_MARKER: Final = re.compile(
 _TAG: Final = re.compile(r"<[^>]*>")
 _ENTITY: Final = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"'}
 _ENTITY_RE: Final = re.compile("|".join(_ENTITY))
+# Longer header values are not searched for encoded words (the stdlib's decoder is slow
+# on megabytes of them).
+_MAX_ENCODED: Final = 8192
 _BLOCK_TAG: Final = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6]|p|div|tr|li)\b[^>]*>", re.I)
 
 
-def load(source: MessageSource) -> tuple[Message, bytes | None]:
-    """Parse ``source`` without ever raising on content; also return its bytes, if any.
+def load(source: MessageSource) -> tuple[Entity, bytes | None]:
+    """Read ``source`` with the shared MIME reader (:func:`smtpdsn.mime.parse`) without
+    ever raising on content; also return its bytes, if it was given as bytes.
 
     Raises:
         TypeError: ``source`` is none of the accepted types.
     """
     if isinstance(source, Message):
-        return source, None
+        flat = mime.flatten_message(source)
+        if flat is None:
+            flat = mime.encode_text(_text(source))
+        return mime.parse(flat), None
     if isinstance(source, bytes | bytearray | memoryview):
         raw = bytes(source)
-        return fastmime.parse(raw) or email.message_from_bytes(raw), raw
+        return mime.parse(raw), raw
     if isinstance(source, str):
-        return email.message_from_string(source), None
+        return mime.parse(mime.encode_text(source)), None
     read = getattr(source, "read", None)
     if read is None:
         raise TypeError(
@@ -73,44 +81,21 @@ def load(source: MessageSource) -> tuple[Message, bytes | None]:
         )
     data = read()
     if isinstance(data, str):
-        return email.message_from_string(data), None
+        return mime.parse(mime.encode_text(data)), None
     if isinstance(data, bytes | bytearray):
         raw = bytes(data)
-        return fastmime.parse(raw) or email.message_from_bytes(raw), raw
+        return mime.parse(raw), raw
     raise TypeError(f"the file's read() returned {type(data).__name__}, not bytes or str")
 
 
-def content_type(part: Message) -> str:
-    """The part's content type, lower case, tolerating a missing ';' before parameters."""
-    return _short_type(fastmime.get_content_type(part))
+def content_type(part: Entity) -> str:
+    """The part's content type, lower case."""
+    return part.content_type
 
 
-def _short_type(ctype: str) -> str:
-    """A content type cut at white space ("text/plain charset=x" -> "text/plain")."""
-    if " " in ctype or "\n" in ctype or "\t" in ctype:
-        ctype = ctype.split()[0]
-    return ctype
-
-
-def part_text(part: Message) -> str:
-    """The decoded text of a non-multipart part (never raises)."""
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        raw = part.get_payload()
-        if isinstance(raw, list):  # message/* parsed into messages: their fields, in order
-            return "\n\n".join(
-                "\n".join(f"{k}: {v}" for k, v in fastmime.field_items(m))
-                for m in raw
-                if isinstance(m, Message)
-            )
-        return raw if isinstance(raw, str) else ""
-    charset = fastmime.get_content_charset(part) or "us-ascii"
-    for name in (charset, "utf-8"):
-        try:
-            return payload.decode(name)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return payload.decode("latin-1")
+def part_text(part: Entity) -> str:
+    """The decoded text of a part (never raises)."""
+    return part.text()
 
 
 def html_to_text(html: str) -> str:
@@ -124,25 +109,66 @@ def html_to_text(html: str) -> str:
 def _text(value: object) -> str:
     try:
         return str(value)
-    except Exception:  # a malformed encoded word: keep nothing rather than fail
+    except Exception:  # whatever str() of a broken object raises: keep nothing
         return ""
 
 
 def _decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words; the value as it was when they are broken."""
+    """Decode RFC 2047 encoded words; the value as it was when they are broken (a bad
+    charset raises email.errors.CharsetError, a MessageError, inside the stdlib)."""
+    if len(value) > _MAX_ENCODED:
+        return value
     try:
         return str(email.header.make_header(email.header.decode_header(value)))
-    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+    except (ValueError, LookupError, UnicodeError, email.errors.MessageError):
+        return value
+
+
+def _unescape(value: str) -> str:
+    """A header value whose non-ASCII bytes stand as surrogates: as UTF-8 when they are,
+    else with U+FFFD for each byte (as the ``compat32`` policy reads them)."""
+    raw = value.encode("ascii", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("ascii", "replace")
+
+
+_T = TypeVar("_T")
+
+
+class cached_property(Generic[_T]):
+    """A lazily computed attribute, stored on the instance at first use (as
+    :class:`functools.cached_property`, without its lock: a view belongs to one call)."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> cached_property[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, obj: object, owner: type | None = None) -> _T | cached_property[_T]:
+        if obj is None:
+            return self
+        value = self.func(obj)
+        obj.__dict__[self.name] = value
         return value
 
 
 class MailView:
     """The parts of one message that detectors read: ``MailView(*load(source))``."""
 
-    def __init__(self, msg: Message, raw: bytes | None = None) -> None:
+    def __init__(self, msg: Entity, raw: bytes | None = None) -> None:
+        #: The message tree, read once by :func:`smtpdsn.mime.parse`.
         self.msg = msg
-        #: The message as read, when it was given as bytes (readers can parse it afresh
-        #: instead of flattening ``msg``).
+        #: The message as read, when it was given as bytes.
         self.raw = raw
         self.warnings: list[str] = []
         self._headers_seen: dict[str, str] = {}
@@ -150,20 +176,18 @@ class MailView:
     @cached_property
     def _header_map(self) -> dict[str, str]:
         found: dict[str, str] = {}
-        msg = self.msg
-        # The stored fields as read; a value with undecodable bytes (surrogates) goes
-        # through the policy as Message.items() would (it makes a Header of it).
-        fields: list[tuple[str, object]] | None = getattr(msg, "_headers", None)
-        if fields is None or msg.policy is not email.policy.compat32:
-            fields = list(msg.items())
-        for key, value in fields:
+        for key, value in self.msg.headers:
             name = key.lower()
             if name in found:
                 continue
-            if isinstance(value, str) and not value.isascii():
-                value = msg.policy.header_fetch_parse(key, value)
-            found[name] = value if isinstance(value, str) else _text(value)
+            found[name] = value if value.isascii() else _unescape(value)
         return found
+
+    @property
+    def header_names(self) -> dict[str, str]:
+        """The lower-case names of the message's header fields (a mapping to their first
+        raw values: use :meth:`header` for the values)."""
+        return self._header_map
 
     def header(self, name: str) -> str:
         """The first value of header ``name`` ("" when absent), unfolded and decoded."""
@@ -190,50 +214,35 @@ class MailView:
 
     @cached_property
     def content_type(self) -> str:
-        return fastmime.get_content_type(self.msg)
+        return self.msg.content_type
 
     @cached_property
-    def _walked(self) -> list[tuple[str, Message]]:
-        """(content type as ``get_content_type`` gives it, part) for every part of the
-        top-level tree, without descending into returned messages; each type read once."""
-        out: list[tuple[str, Message]] = []
-        stack: list[Message] = [self.msg]
+    def parts(self) -> list[Entity]:
+        """Every part of the top-level tree (at most 200), without descending into
+        returned messages."""
+        out: list[Entity] = []
+        stack: list[Entity] = [self.msg]
         while stack and len(out) < 200:
             part = stack.pop()
-            full = fastmime.get_content_type(part)
-            out.append((full, part))
-            if part.is_multipart():
-                children = part.get_payload()
-                if isinstance(children, list) and full.startswith("multipart/"):
-                    stack.extend(c for c in reversed(children) if isinstance(c, Message))
+            out.append(part)
+            if part.children and part.content_type.startswith("multipart/"):
+                stack.extend(reversed(part.children))
         return out
 
-    @cached_property
-    def parts(self) -> list[Message]:
-        """Every part of the top-level tree, without descending into returned messages."""
-        return [part for _, part in self._walked]
-
-    @cached_property
-    def _typed_parts(self) -> list[tuple[str, Message]]:
-        return [(_short_type(full), part) for full, part in self._walked]
-
-    def parts_of_type(self, *ctypes: str) -> list[Message]:
+    def parts_of_type(self, *ctypes: str) -> list[Entity]:
         """The parts (not inside a returned message) whose content type is one of these."""
-        return [p for ctype, p in self._typed_parts if ctype in ctypes]
+        return [p for p in self.parts if p.content_type in ctypes]
 
     @cached_property
-    def returned(self) -> Message | None:
+    def returned(self) -> Entity | None:
         """The returned original message (message/rfc822 part), if any."""
-        for ctype, part in self._typed_parts:
+        for part in self.parts:
+            ctype = part.content_type
             if ctype in ("message/rfc822", "message/global"):
-                payload = part.get_payload()
-                if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-                    return payload[0]
-            if ctype in ("text/rfc822-headers", "message/rfc822-headers"):
-                text = part_text(part).replace("\r\n", "\n")
-                end = text.find("\n\n")
-                head = text[: end + 1] if end >= 0 else text
-                return fastmime.parse_headers(head) or email.message_from_string(text)
+                if part.children:
+                    return part.children[0]
+            elif ctype in ("text/rfc822-headers", "message/rfc822-headers"):
+                return mime.parse_headers(part.decoded()[0])
         return None
 
     @cached_property
@@ -241,18 +250,17 @@ class MailView:
         """The decoded human-readable text parts, joined (the whole body when not MIME)."""
         texts: list[str] = []
         htmls: list[str] = []
-        for full, part in self._walked:
-            if part.is_multipart():
+        for part in self.parts:
+            if part.children is not None:
                 continue
-            ctype = _short_type(full)
-            if ctype == "text/plain" or (
-                full.startswith("multipart/") and isinstance(part.get_payload(), str)
-            ):  # a multipart whose boundary was never found: read it as text
-                if texts and part.get_filename():
+            ctype = part.content_type
+            if ctype == "text/plain" or ctype.startswith("multipart/"):
+                # (a multipart whose boundary was never found is read as text)
+                if texts and part.filename:
                     continue
-                texts.append(part_text(part))
+                texts.append(part.text())
             elif ctype == "text/html":
-                htmls.append(part_text(part))
+                htmls.append(part.text())
         if not texts and htmls:
             texts = [html_to_text(h) for h in htmls]
         text = "\n".join(texts)
@@ -262,7 +270,11 @@ class MailView:
     def notice(self) -> str:
         """The body text up to the copy of the original message."""
         text = self.body_text
-        for m in _ORIGINAL_MARKER.finditer(text):
+        # ASCII text lowered keeps every position: the case-sensitive lower-case pattern
+        # then finds what the IGNORECASE one finds on the text, faster.
+        ascii_text = text.isascii()
+        marker = _ORIGINAL_MARKER_LOWER if ascii_text else _ORIGINAL_MARKER
+        for m in marker.finditer(text.lower() if ascii_text else text):
             line = m[0]
             if line.lstrip()[:1] in "-=_*#|" and _NOT_A_MARKER.search(line):
                 continue
@@ -272,16 +284,13 @@ class MailView:
         return text
 
     @cached_property
-    def inline_original(self) -> Message | None:
+    def inline_original(self) -> Entity | None:
         """The header fields of a returned message inlined in a plain-text bounce (after
-        the notice), parsed once; None when there is no such text."""
+        the notice), read once; None when there is no such text."""
         text = self.original_text.lstrip()[:20000]
         if not text:
             return None
-        end = text.find("\n\n")
-        # Only the header block is read: the same fields, without parsing the body.
-        head = text[: end + 1] if end >= 0 else text
-        return fastmime.parse_headers(head) or email.message_from_string(head)
+        return mime.parse_headers(text)
 
     @cached_property
     def original_text(self) -> str:

@@ -148,6 +148,11 @@ class Bounce:
     command: str = ""
     #: The ARF Feedback-Type (abuse, opt-out ...) for feedback reports.
     feedback_type: str = ""
+    #: The address the sender (a list manager) used, before aliasing or forwarding: the
+    #: report's Original-Recipient (RFC 3464 section 2.3.1, the ORCPT of RFC 3461), the
+    #: notice's "expanded from <addr>", or the recipient a VERP return path encodes; ""
+    #: when the message gives none.
+    original_recipient: str = ""
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready dict (the CLI's keys plus the others)."""
@@ -166,6 +171,7 @@ class Bounce:
             "remote_mta": self.remote_mta,
             "command": self.command,
             "feedback_type": self.feedback_type,
+            "original_recipient": self.original_recipient or None,
         }
 
 

@@ -22,12 +22,13 @@ from typing import Final
 from ..errors import StatusSyntaxError
 from ..status import EnhancedStatus
 from .detectors import DETECTORS, Candidate
+from .envelope import envelope_recipients, verp_recipients
 from .families import recognise
 from .hardsoft import is_hard_bounce
 from .message import MailView
 from .model import Action, Bounce, ClassifyResult, Reason
 from .providers import gmail_state, provider_reason
-from .reasons import reason_from_status, reason_from_text
+from .reasons import cause_of_delay, reason_from_status, reason_from_text, says_expired
 from .text import find_command, find_reply_code, find_status
 
 __all__ = ["REASON_STATUS", "classify_view"]
@@ -94,6 +95,8 @@ def _reason(
         return c.reason
     if (status is not None and status.class_ == 2) or c.action is Action.DELIVERED:
         return Reason.DELIVERED
+    if c.action is Action.DELAYED:
+        return _delay_reason(c, status, diag, command, mta)
     lowered = diag.lower()
     hosts = f"{c.remote_mta} {c.recipient} {mta} {lowered}".lower()
     found = provider_reason(hosts, lowered, command, status)
@@ -137,12 +140,36 @@ def _reason(
     unix = c.diagnostic_type in ("x-unix", "x-postfix") and bool(diag)
     if unix or c.recipient.startswith(("|", "/")):
         return Reason.MAILERERROR  # a pipe or file delivery failed
-    if c.action is Action.DELAYED:
-        return Reason.EXPIRED  # still retrying: the time limit is what can fail
     found = reason_from_status(status)
     if found is not None:
         return found
-    return Reason.ONHOLD if diag else Reason.UNDEFINED
+    # No reason in the recipient's own text: too little to decide (onhold); none in the
+    # notice's general words, or no text at all: no reason found (undefined).
+    return Reason.ONHOLD if diag and not c.diagnostic_is_notice else Reason.UNDEFINED
+
+
+def _delay_reason(
+    c: Candidate, status: EnhancedStatus | None, diag: str, command: str, mta: str
+) -> Reason:
+    """The reason of a delay warning: the cause it gives (nothing has expired while the
+    MTA is still trying); ``expired`` only when the MTA says delivery time expired (in
+    words, or with an X.4.7 status of its own); ``onhold`` when it names no cause."""
+    if (status is not None and (status.subject, status.detail) == (4, 7)) or says_expired(diag):
+        return Reason.EXPIRED
+    lowered = diag.lower()
+    hosts = f"{c.remote_mta} {c.recipient} {mta} {lowered}".lower()
+    found = provider_reason(hosts, lowered, command, status)
+    if found is None or found is Reason.EXPIRED:
+        found = cause_of_delay(diag)
+    if found is Reason.HOSTUNKNOWN:
+        return Reason.NETWORKERROR  # a temporary "domain not found" is a DNS failure
+    if found is None and c.diagnostic_type in ("x-unix", "x-postfix") and diag:
+        return Reason.MAILERERROR  # a pipe or file delivery is failing
+    if found is None and status is not None and status.detail != 0:
+        found = reason_from_status(status)  # a precise code (X.Y.0 says nothing more)
+    if found is None or found is Reason.EXPIRED:
+        return Reason.ONHOLD
+    return found
 
 
 def _derive_status(
@@ -200,7 +227,9 @@ def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bou
         status=status,
         reply_code=reply,
         reason=reason,
-        hard_bounce=is_hard_bounce(reason, status, reply),
+        # A delay warning is never a hard bounce: the MTA is still trying.
+        hard_bounce=(False if action is Action.DELAYED and reason.is_bounce
+                     else is_hard_bounce(reason, status, reply)),
         action=action,
         diagnostic=diag,
         mta=mta,
@@ -210,6 +239,7 @@ def _bounce(c: Candidate, mta: str, detector: str, date: datetime | None) -> Bou
         remote_mta=c.remote_mta,
         command=command,
         feedback_type=c.feedback_type,
+        original_recipient=c.original_recipient,
     )
 
 
@@ -223,6 +253,22 @@ def _message_date(view: MailView) -> datetime | None:
         return None
 
 
+def _fill_from_envelope(view: MailView, found: list[Candidate]) -> None:
+    """Recipients the message names in no readable form, and original recipients it does
+    not give, from the envelope (VERP, X-Failed-Recipients, the returned message's
+    Delivered-To): only when the counts match one to one."""
+    missing = [c for c in found if not c.recipient and c.reason is None]
+    if missing:
+        recovered = envelope_recipients(view)
+        if len(recovered) == len(missing):
+            for c, address in zip(missing, recovered, strict=True):
+                c.recipient = address
+    if len(found) == 1 and not found[0].original_recipient:
+        verp = verp_recipients(view)
+        if len(verp) == 1:
+            found[0].original_recipient = verp[0]
+
+
 def classify_view(view: MailView) -> ClassifyResult:
     """Run the detectors on ``view`` and classify what the first successful one found."""
     result = ClassifyResult(warnings=view.warnings)
@@ -234,6 +280,7 @@ def classify_view(view: MailView) -> ClassifyResult:
             continue
         if not found:
             continue
+        _fill_from_envelope(view, found)
         mta = recognise(view)
         # The message's Date only stands in for a missing per-recipient date.
         date = None if all(c.timestamp for c in found) else _message_date(view)
@@ -241,7 +288,8 @@ def classify_view(view: MailView) -> ClassifyResult:
         result.recipients = [_bounce(c, mta, info.name, date) for c in found if c.recipient
                              or c.reason is not None]
         break
-    defects = getattr(view.msg, "defects", None)
+    result.warnings.extend(view.msg.notes)
+    defects = view.msg.defects
     if defects and result.recipients:
-        result.warnings.extend(f"malformed message: {type(d).__name__}" for d in defects[:5])
+        result.warnings.extend(f"malformed message: {d}" for d in defects[:5])
     return result

@@ -15,7 +15,7 @@ import importlib
 import re
 from typing import Any, Final
 
-__all__ = ["Prechecked", "literal_factors"]
+__all__ = ["KeywordScanner", "Prechecked", "literal_factors"]
 
 #: Factors shorter than this rule out too little to pay for the test.
 MIN_LENGTH: Final = 3
@@ -142,3 +142,54 @@ class Prechecked:
     def rows(self) -> tuple[tuple[str, ...] | None, re.Pattern[str]]:
         """(keys, pattern), for loops that inline the pre-check."""
         return self.keys, self.pattern
+
+
+def _trie_pattern(words: list[str]) -> str:
+    """A regular expression matching the longest of ``words`` that starts at a position,
+    shaped as a trie (shared prefixes written once), so that the regex engine follows one
+    branch per character instead of trying every word in turn."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    def build(node: dict[str, Any]) -> str:
+        # Depth is bounded by the longest keyword (a few dozen characters).
+        branches = [re.escape(char) + build(child)
+                    for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
+
+
+class KeywordScanner:
+    """Which of a fixed set of keywords a text contains, in one regex scan.
+
+    ``present(text)`` equals ``{k for k in keywords if k in text}``: at each position the
+    trie-shaped pattern (in a look-ahead, so every position is tried) matches the longest
+    keyword starting there, and every keyword that is a prefix of it starts there too; a
+    keyword starting elsewhere is found at its own position.
+    """
+
+    __slots__ = ("_pattern", "_prefixes", "keywords")
+
+    def __init__(self, keywords: set[str] | frozenset[str] | list[str]) -> None:
+        self.keywords = tuple(sorted({k for k in keywords if k}))
+        self._pattern = re.compile(f"(?=({_trie_pattern(list(self.keywords))}))", re.DOTALL)
+        known = set(self.keywords)
+        self._prefixes: dict[str, frozenset[str]] = {
+            k: frozenset(k[:i] for i in range(1, len(k) + 1) if k[:i] in known)
+            for k in self.keywords
+        }
+
+    def present(self, text: str) -> set[str]:
+        """The keywords that occur in ``text``."""
+        found: set[str] = set()
+        prefixes = self._prefixes
+        for m in self._pattern.finditer(text):
+            found |= prefixes[m[1]]
+        return found

@@ -95,6 +95,13 @@ PROVIDER_RULES: Final[tuple[ProviderRule, ...]] = (
     # Outlook.com / Hotmail: RFC 5321's "mailbox unavailable" is its unknown-address reply.
     ProviderRule("hotmail", _HOTMAIL, r"550 requested action not taken: mailbox unavailable",
                  R.USERUNKNOWN),
+    # Exchange Online (Microsoft Learn, "Fix email delivery issues for error code 5.4.1 in
+    # Exchange Online"): "550 5.4.1 Recipient address rejected: Access denied" is its
+    # directory-based edge blocking: the address does not exist in the recipient's
+    # organisation (the AS(201806281) tag says the same).
+    ProviderRule("office365", _HOTMAIL,
+                 r"recipient address rejected: access denied|as\(201806281\)",
+                 R.USERUNKNOWN, status="5.4.1"),
 )
 
 _COMPILED: Final = tuple(

@@ -12,15 +12,19 @@ https://libsisimai.org/), written here as general patterns rather than exact str
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Final
 
 from ..status import EnhancedStatus
 from .model import Reason
-from .prefilter import Prechecked
+from .prefilter import KeywordScanner, Prechecked
 
-__all__ = ["PHRASES", "STATUS_REASONS", "reason_from_status", "reason_from_text"]
+__all__ = [
+    "PHRASES", "STATUS_REASONS", "cause_of_delay", "reason_from_status", "reason_from_text",
+    "says_expired",
+]
 
 R = Reason
 
@@ -230,6 +234,9 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
     (R.SYNTAXERROR, r"syntax error|command (?:unrecognized|not recognized)|unrecognized command|"
      r"bad sequence of commands|command out of sequence|invalid command|"
      r"unknown command|line too long for|malformed address|parameter not implemented"),
+    # qmail's "I'm not going to try again; this message has been in the queue too long":
+    # the MTA gave up, whatever the last attempt's error was.
+    (R.EXPIRED, r"in the queue too long|too long in (?:the )?queue"),
     (R.EXPIRED, r"connection timed out|timed out|time ?out|failing for a long time|"
      r"message expired|failed \d+ attempts|after \d+ (?:attempts|tries)|"
      r"did not accept our requests to connect|not reachable|could not find a gateway|"
@@ -267,6 +274,12 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
 _COMPILED: Final = tuple(
     (reason, *Prechecked(pattern).rows()) for reason, pattern in PHRASES
 )
+# The same rows with their keywords as sets, and one scanner for all of them.
+_ROWS: Final = tuple(
+    (reason, frozenset(keys) if keys is not None else None, pattern)
+    for reason, keys, pattern in _COMPILED
+)
+_SCANNER: Final = KeywordScanner({k for _, keys, _ in _COMPILED if keys for k in keys})
 
 #: Enhanced status codes and what they mean when the text says nothing clearer.
 #: ``X`` stands for either failure class; an exact code ("5.7.1") wins over an "X." one.
@@ -314,13 +327,47 @@ def reason_from_text(text: str) -> Reason | None:
     if not text:
         return None
     lowered = text.lower()
-    for reason, keys, pattern in _COMPILED:
-        if keys is not None:  # the keyword pre-check: no word of the row, no search
-            for key in keys:
-                if key in lowered:
-                    break
-            else:
-                continue
+    present = _SCANNER.present(lowered)  # every row's keywords, found in one scan
+    for reason, keys, pattern in _ROWS:
+        if keys is not None and keys.isdisjoint(present):
+            continue  # the keyword pre-check: no word of the row, no search
+        if pattern.search(lowered):
+            return reason
+    return None
+
+
+# What an MTA writes when it has given up because the message is too old (RFC 3463
+# X.4.7 "delivery time expired"), as opposed to a warning that it is still trying.
+_GAVE_UP: Final = re.compile(
+    r"delivery time expired|(?:message|envelope|lifetime|ttl|time to live|queue time|"
+    r"retry (?:time|period)|time limit|maximum time)[^.\n]{0,20}(?:expired|exceeded)|"
+    r"\bexpired\b|gave up|giving up|too long in (?:the )?queue|too old"
+)
+# A time-out while still retrying is a network failure, not an expiry.
+_TIMEOUT: Final = re.compile(r"timed out|time ?out|not reachable|did not accept our requests")
+
+
+def says_expired(text: str) -> bool:
+    """True when ``text`` says the MTA gave up because delivery time expired."""
+    return _GAVE_UP.search(text.lower()) is not None
+
+
+@lru_cache(maxsize=1024)
+def cause_of_delay(text: str) -> Reason | None:
+    """The reason a delay warning gives for the delay: the first :data:`PHRASES` row other
+    than an ``expired`` one that matches (a warning's "still trying", "delayed" or "will
+    retry" is no cause), a time-out read as ``networkerror``; None when it names none."""
+    if not text:
+        return None
+    lowered = text.lower()
+    present = _SCANNER.present(lowered)
+    for reason, keys, pattern in _ROWS:
+        if reason is R.EXPIRED:
+            if _TIMEOUT.search(lowered) and pattern.search(lowered):
+                return R.NETWORKERROR
+            continue
+        if keys is not None and keys.isdisjoint(present):
+            continue
         if pattern.search(lowered):
             return reason
     return None

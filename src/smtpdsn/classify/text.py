@@ -7,6 +7,7 @@ follow RFC 5321 section 4.2 (``%x32-35 %x30-35 %x30-39``).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from ..errors import StatusSyntaxError
@@ -83,6 +84,7 @@ _COMMAND_ROWS: Final = tuple(
 _ANCHORS: Final = tuple(sorted({anchor for _, row in _COMMAND_ROWS for _, anchor in row}))
 
 
+@lru_cache(maxsize=256)
 def find_command(text: str) -> str:
     """The SMTP command (DATA, RCPT, MAIL, HELO, CONN) a diagnostic says it answered."""
     lowered = text.lower()

@@ -13,12 +13,12 @@ import re
 from email.message import Message
 from typing import BinaryIO, Final
 
+from ..mime import Entity, encode_text, flatten_message, normalize_newlines, parse
 from .body import Notes, parse_body
 from .errors import ReportSyntaxError
-from .mime import Part, flatten_message, normalize_newlines, walk
 from .model import DeliveryReport
 
-__all__ = ["REPORT_TYPES", "parse_delivery_status", "parse_reports"]
+__all__ = ["REPORT_TYPES", "parse_delivery_status", "parse_reports", "reports_of"]
 
 #: The media types of a machine-readable delivery report part.
 REPORT_TYPES: Final = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -66,14 +66,20 @@ def parse_reports(
             ``read()`` is not caught.)
     """
     data = normalize_newlines(_to_bytes(source))
-    notes: list[str] = []
-    outer: list[Part] = []
-    inner: list[Part] = []
-    for part in walk(data, notes):
+    return reports_of(parse(data), data, strict=strict)
+
+
+def reports_of(root: Entity, data: bytes, *, strict: bool = False) -> list[DeliveryReport]:
+    """:func:`parse_reports` of a message already read by :func:`smtpdsn.mime.parse`
+    (``data`` is its bytes, LF line endings, searched only when the MIME structure holds
+    no report part)."""
+    outer: list[Entity] = []
+    inner: list[Entity] = []
+    for part in root.walk():
         if part.content_type in REPORT_TYPES:
             (inner if part.encapsulated else outer).append(part)
     found = outer or inner
-    limits = list(dict.fromkeys(notes))
+    limits = list(root.notes)
     loose = False
     if not found:
         found, more = _search_text(data)
@@ -131,9 +137,15 @@ def parse_delivery_status(
     if not isinstance(body, bytes | bytearray | memoryview):
         raise ReportSyntaxError(f"expected bytes or str, got {type(body).__name__}")
     ctype = "message/global-delivery-status" if is_global else "message/delivery-status"
-    part = Part(ctype, {}, normalize_newlines(bytes(body)), "8bit" if is_global else "7bit",
-                0, False, "")
+    part = _leaf(ctype, normalize_newlines(bytes(body)), "8bit" if is_global else "7bit")
     return _read_part(part, [], strict)
+
+
+def _leaf(ctype: str, body: bytes, cte: str) -> Entity:
+    part = Entity([], body, 0, len(body))
+    part.content_type = ctype
+    part.cte = cte
+    return part
 
 
 def _to_bytes(source: object) -> bytes:
@@ -142,7 +154,7 @@ def _to_bytes(source: object) -> bytes:
     if isinstance(source, bytearray | memoryview):
         return bytes(source)
     if isinstance(source, str):
-        return _encode(source)
+        return encode_text(source)
     if isinstance(source, Message):
         data = flatten_message(source)
         if data is None:
@@ -154,7 +166,7 @@ def _to_bytes(source: object) -> bytes:
         if isinstance(data, bytes | bytearray):
             return bytes(data)
         if isinstance(data, str):
-            return _encode(data)
+            return encode_text(data)
         raise ReportSyntaxError(
             f"the file gave {type(data).__name__}, not bytes; open it in binary mode"
         )
@@ -164,16 +176,7 @@ def _to_bytes(source: object) -> bytes:
     )
 
 
-def _encode(text: str) -> bytes:
-    """Text as UTF-8; bytes smuggled in by ``surrogateescape`` come back as they were, and
-    other lone surrogates become ``?``."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace")
-
-
-def _search_text(data: bytes) -> tuple[list[Part], bool]:
+def _search_text(data: bytes) -> tuple[list[Entity], bool]:
     """Find delivery-status parts by their Content-Type line when the MIME structure is
     broken (a boundary that does not match, an indented delimiter, a bounce pasted into a
     text part). A body runs from the blank line after that line to the next line that
@@ -184,7 +187,7 @@ def _search_text(data: bytes) -> tuple[list[Part], bool]:
         matches.append(m)
         if len(matches) > _MAX_LOOSE:
             break
-    found: list[Part] = []
+    found: list[Entity] = []
     for i, m in enumerate(matches[:_MAX_LOOSE]):
         limit = matches[i + 1].start() if i + 1 < len(matches) else len(data)
         start = data.find(b"\n\n", m.end() - 1, limit)
@@ -192,12 +195,12 @@ def _search_text(data: bytes) -> tuple[list[Part], bool]:
             continue
         end = _LOOSE_END.search(data, start + 2, limit)
         body = data[start + 2 : end.start() if end else limit]
-        found.append(Part(m[1].decode().lower(), {}, body, "7bit", 0, False, ""))
+        found.append(_leaf(m[1].decode().lower(), body, "7bit"))
     return found, len(matches) > _MAX_LOOSE
 
 
 def _read_part(
-    part: Part, limits: list[str], strict: bool, loose: bool = False
+    part: Entity, limits: list[str], strict: bool, loose: bool = False
 ) -> DeliveryReport:
     notes = Notes(strict)
     is_global = part.content_type == "message/global-delivery-status"

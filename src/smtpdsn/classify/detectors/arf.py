@@ -7,9 +7,9 @@ the report names none, the ``To`` of the returned message.
 from __future__ import annotations
 
 import re
-from email.message import Message
 from typing import Final
 
+from ...mime import Entity
 from ..message import MailView, part_text
 from ..model import Reason
 from ..text import clean_address, find_addresses, one_line
@@ -45,7 +45,7 @@ def _fields(text: str) -> dict[str, list[str]]:
 
 
 def _returned_to(view: MailView) -> list[str]:
-    msg: Message | None = view.returned or view.inline_original
+    msg: Entity | None = view.returned or view.inline_original
     if msg is None:
         return []
     to = msg.get("To")

@@ -26,6 +26,9 @@ class Candidate:
     """One recipient as a detector read it; every field but ``recipient`` is optional."""
 
     recipient: str
+    #: The address before aliasing or forwarding: the report's Original-Recipient (RFC
+    #: 3464 ORCPT), the text's "expanded from", or the envelope's VERP address.
+    original_recipient: str = ""
     #: The status the report states (RFC 3464 ``Status:``), if any.
     status: EnhancedStatus | None = None
     #: The diagnostic text: the remote server's reply or the MTA's explanation.
@@ -46,6 +49,9 @@ class Candidate:
     #: Text around the recipient (the notice), read for the SMTP command when the
     #: diagnostic does not name it; never shown.
     context: str = ""
+    #: True when ``diagnostic`` is the whole notice, not text about this recipient: when
+    #: nothing in it is recognised, the reason is ``undefined`` rather than ``onhold``.
+    diagnostic_is_notice: bool = False
 
 
 #: A detector: one function per format or family of similar formats.

@@ -7,15 +7,15 @@ header blocks) otherwise or when the reader finds no usable report.
 
 from __future__ import annotations
 
-import email
 import email.utils
 import importlib
 import re
 from datetime import datetime
-from email.message import Message
 from typing import Any, Final
 
+from ... import mime
 from ...errors import StatusSyntaxError
+from ...mime import Entity
 from ...status import EnhancedStatus
 from ..message import MailView, content_type, part_text
 from ..model import Action
@@ -51,6 +51,22 @@ def _date(value: str) -> datetime | None:
         return None
 
 
+# Address types whose value is no mailbox a sender could write to (RFC 3464 section
+# 2.3.2 allows any registered type; "system" is no address at all).
+_NOT_MAILBOX: Final = frozenset({"system", "x400", "x-400", "x.400", "unknown"})
+
+
+def _usable(value: str, kind: str | None = None) -> str:
+    """The address of a recipient field (``type; address``), or "" when it has none a
+    sender could use: ``system;<>``, an X.400 form, no address at all."""
+    if kind is None:
+        head, sep, _ = value.partition(";")
+        kind = head.strip().lower() if sep and len(head) < 16 else ""
+    if kind in _NOT_MAILBOX:
+        return ""
+    return clean_address(value)
+
+
 def _status(value: str) -> EnhancedStatus | None:
     text = value.strip().split(" ", 1)[0].split("(", 1)[0].strip()
     try:
@@ -79,22 +95,17 @@ _TEXT_DSN: Final = re.compile(
 )
 
 
-def _field_lines(part: Message) -> list[tuple[str, str] | None]:
+def _block_fields(block: str) -> list[tuple[str, str]]:
+    return [(k.lower(), " ".join(v.split())) for k, v in mime.parse_headers(block).headers]
+
+
+def _field_lines(part: Entity) -> list[tuple[str, str] | None]:
     """(name, value) pairs in order, None where a blank line separates two groups."""
-    payload = part.get_payload()
     out: list[tuple[str, str] | None] = []
-    if isinstance(payload, list):
-        for block in payload:
-            if isinstance(block, Message):
-                out.extend((k.lower(), " ".join(str(v).split())) for k, v in block.items())
-                out.append(None)
-        return out
-    # Not split by the email package (base64, 8bit ...): read the fields ourselves.
     text = part_text(part).replace("\r\n", "\n")
-    for block in text.split("\n\n"):
+    for block in re.split(r"\n[ \t]*\n", text):
         if block.strip():
-            sub = email.message_from_string(block.strip() + "\n")
-            out.extend((k.lower(), " ".join(str(v).split())) for k, v in sub.items())
+            out.extend(_block_fields(block.strip("\n")))
             out.append(None)
     return out
 
@@ -108,8 +119,7 @@ def _text_field_lines(text: str) -> list[tuple[str, str] | None]:
     for block in text[start.start() :].split("\n\n"):
         if not block.strip():
             continue
-        sub = email.message_from_string(block.strip() + "\n")
-        items = [(k.lower(), " ".join(str(v).split())) for k, v in sub.items()]
+        items = _block_fields(block.strip())
         if not items:
             break
         out.extend(items)
@@ -117,7 +127,7 @@ def _text_field_lines(text: str) -> list[tuple[str, str] | None]:
     return out
 
 
-def _groups(part: Message | str) -> tuple[dict[str, str], list[dict[str, str]]]:
+def _groups(part: Entity | str) -> tuple[dict[str, str], list[dict[str, str]]]:
     """The per-message fields and one dict per recipient.
 
     A new recipient starts at a blank line, or where a per-recipient field repeats (a
@@ -150,15 +160,16 @@ def _groups(part: Message | str) -> tuple[dict[str, str], list[dict[str, str]]]:
     return per_message, recipients
 
 
-def _from_stdlib(view: MailView, parts: list[Message] | list[str]) -> list[Candidate]:
+def _from_stdlib(view: MailView, parts: list[Entity] | list[str]) -> list[Candidate]:
     found: list[Candidate] = []
     for part in parts:
         per_message, groups = _groups(part)
         for group in groups:
+            original = _usable(group.get("original-recipient", ""))
             final = (
-                group.get("final-recipient")
-                or group.get("original-recipient")
-                or group.get("x-actual-recipient", "")
+                _usable(group.get("final-recipient", ""))
+                or original
+                or _usable(group.get("x-actual-recipient", ""))
             )
             diag = group.get("diagnostic-code", "")
             dtype = ""
@@ -167,7 +178,8 @@ def _from_stdlib(view: MailView, parts: list[Message] | list[str]) -> list[Candi
                 dtype = dtype.strip().lower()
             found.append(
                 Candidate(
-                    recipient=clean_address(final),
+                    recipient=final,
+                    original_recipient=original,
                     status=_status(group.get("status", "")),
                     status_comment=_comment(group.get("status", "")),
                     diagnostic=one_line(diag),
@@ -182,25 +194,24 @@ def _from_stdlib(view: MailView, parts: list[Message] | list[str]) -> list[Candi
     return found
 
 
-def _from_reader(view: MailView, parts: list[Message]) -> list[Candidate] | None:
+def _from_reader(view: MailView, parts: list[Entity]) -> list[Candidate] | None:
     """Read the delivery-status parts already split from the message with the project's
     reader (its parse_delivery_status: the fields alone, so the message is not read a
-    second time); fall back to its whole-message reader when a part will not read."""
+    second time); a part it refuses is skipped."""
     reports: list[Any] = []
-    try:
-        for part in parts:
-            is_global = content_type(part) == "message/global-delivery-status"
-            reports.append(_REPORT.parse_delivery_status(part_text(part), is_global=is_global))
-    except (ValueError, LookupError, TypeError):
+    for part in parts:
+        is_global = content_type(part) == "message/global-delivery-status"
         try:
-            reports = _REPORT.parse_reports(view.raw if view.raw is not None else view.msg)
+            reports.append(_REPORT.parse_delivery_status(part_text(part), is_global=is_global))
         except (ValueError, LookupError, TypeError):
-            return None
+            continue
     found: list[Candidate] = []
     for report in reports:
         for rcpt in report.recipients:
-            final = rcpt.final_recipient or rcpt.original_recipient
-            if final is None:
+            orcpt, frcpt = rcpt.original_recipient, rcpt.final_recipient
+            original = _usable(str(orcpt.value), str(orcpt.type).lower()) if orcpt else ""
+            final = _usable(str(frcpt.value), str(frcpt.type).lower()) if frcpt else ""
+            if rcpt.final_recipient is None and rcpt.original_recipient is None:
                 continue
             diag = rcpt.diagnostic_code
             action = _action(str(getattr(rcpt.action, "value", rcpt.action) or ""))
@@ -208,7 +219,8 @@ def _from_reader(view: MailView, parts: list[Message]) -> list[Candidate] | None
             when = rcpt.last_attempt_date
             found.append(
                 Candidate(
-                    recipient=clean_address(str(final.value)),
+                    recipient=final or original,
+                    original_recipient=original,
                     status=rcpt.status,
                     status_comment=str(getattr(rcpt, "status_comment", "") or ""),
                     diagnostic=one_line(str(diag.value)) if diag is not None else "",
@@ -275,4 +287,5 @@ def detect(view: MailView) -> list[Candidate] | None:
             c.diagnostic = notes.get(c.recipient.lower(), "")
             if not c.diagnostic and len(found) == 1:
                 c.diagnostic = one_line(view.notice)[:_MAX_NOTICE]
+                c.diagnostic_is_notice = True
     return found

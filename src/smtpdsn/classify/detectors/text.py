@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from ..envelope import envelope_recipients
 from ..message import MailView
 from ..model import Action
 from ..prefilter import Prechecked
@@ -126,8 +127,15 @@ def _senders(view: MailView) -> set[str]:
     return found
 
 
-def _recipient_on(line: str, exclude: set[str]) -> str | None:
-    """The failed recipient a line names by its layout, or None."""
+def _own_to(view: MailView) -> set[str]:
+    """The bounce's own To addresses: the original sender, to whom the bounce goes."""
+    return {a.lower() for a in find_addresses(view.header("To"))}
+
+
+def _recipient_on(line: str, exclude: set[str], own: frozenset[str] | set[str] = frozenset()
+                  ) -> str | None:
+    """The failed recipient a line names by its layout, or None. An address of ``own``
+    (the bounce's own To) counts only where an MTA's layout says it failed."""
     if "@" not in line:  # the cheap pre-check: an address needs one
         return None
     m = ADDRESS.search(line)
@@ -137,6 +145,12 @@ def _recipient_on(line: str, exclude: set[str]) -> str | None:
     if addr.lower() in exclude:
         return None
     before = line[: m.start()]
+    if addr.lower() in own:
+        # Only where an MTA's own layout names the failed recipient: qmail's and
+        # Postfix's "<addr>:" opening a line, or after "RCPT TO:".
+        said = _RCPT_LEAD.search(before) or (
+            not before.strip(" \t<") and line[m.end() : m.end() + 2] == ">:")
+        return addr if said else None
     bare_before = before.strip(" \t<\"'*-•>:").strip()
     # first on the line (alone, or followed by the reason), or after a reply code
     if not bare_before or _REPLY_ONLY.fullmatch(bare_before):
@@ -150,11 +164,12 @@ def _recipient_on(line: str, exclude: set[str]) -> str | None:
     return None
 
 
-def _segments(lines: list[str], exclude: set[str]) -> list[tuple[str, int]]:
+def _segments(lines: list[str], exclude: set[str], own: frozenset[str] | set[str] = frozenset()
+              ) -> list[tuple[str, int]]:
     found: list[tuple[str, int]] = []
     seen: set[str] = set()
     for index, line in enumerate(lines[:_MAX_LINES]):
-        addr = _recipient_on(line, exclude)
+        addr = _recipient_on(line, exclude, own)
         if addr is None or (_ROLE.match(addr) and len(lines) > 1 and addr.lower() in seen):
             continue
         key = addr.lower()
@@ -183,6 +198,26 @@ def _returned_recipients(view: MailView, exclude: set[str]) -> list[str]:
     return found
 
 
+# Postfix "<bob@example.net> (expanded from <info@example.org>): ...", Exim
+# "bob@example.net\n  (generated from info@example.org)": the address the sender used.
+_EXPANDED: Final = re.compile(
+    r"\((?:expanded|generated) (?:from|by):? <?([^<>()\s]+@[^<>()\s]+?)>?\)", re.IGNORECASE
+)
+
+
+def _expanded_from(lines: list[str]) -> str:
+    """The original recipient an alias expansion note names, or ""."""
+    for line in lines:
+        if "(" in line:
+            m = _EXPANDED.search(line)
+            if m is not None:
+                return clean_address(m[1])
+    return ""
+
+
+_SENDMAIL_LINE: Final = re.compile(r">?\.\.\. \S")
+
+
 def _around(lines: list[str], addr: str, start: int, end: int) -> str:
     """A recipient's text: what precedes the address on its line when it is a reason
     ("Unknown user: addr"), what follows it, and the lines up to the next recipient."""
@@ -193,6 +228,10 @@ def _around(lines: list[str], addr: str, start: int, end: int) -> str:
     else:
         before, rest = first_line[:pos], first_line[pos + len(addr) :]
     before = before.strip(" \t<\"'*-•>:")
+    if _SENDMAIL_LINE.match(rest) and reason_from_text(rest):
+        # Sendmail's "554 <addr>... reason": the line is the recipient's whole diagnostic
+        # (the next lines belong to the next recipient's host).
+        end = start + 1
     rest = one_line(rest + "\n" + "\n".join(lines[start + 1 : end])).lstrip(">:.,;) ")
     return one_line(f"{before} {rest}") if before else rest
 
@@ -219,11 +258,15 @@ def detect(view: MailView) -> list[Candidate] | None:
     notice = view.notice
     lines = notice.split("\n")
     exclude = _senders(view)
-    found = _segments(lines, exclude)
+    own = _own_to(view) - {a.lower() for a in _failed_header(view)}
+    found = _segments(lines, exclude, own)
+    exclude |= own  # nor is it a recipient found by the fallbacks below
     failed = _failed_header(view)
     if failed:
         located = {a.lower(): i for a, i in found}
         found = [(a, located.get(a.lower(), 0)) for a in failed]
+    if not found:
+        found = [(a, 0) for a in envelope_recipients(view) if a.lower() not in exclude]
     if not found:
         found = [(a, 0) for a in _returned_recipients(view, exclude)]
     if not found:
@@ -250,5 +293,6 @@ def detect(view: MailView) -> list[Candidate] | None:
                 # Sendmail and others name the cause in the subject ("Returned mail:
                 # User unknown"); keep it as the last resort.
                 diag = one_line(diag + " " + _SUBJECT_PREFIX.sub("", view.subject))
-        out.append(Candidate(recipient=clean_address(addr), diagnostic=diag, action=action))
+        out.append(Candidate(recipient=clean_address(addr), diagnostic=diag, action=action,
+                             original_recipient=_expanded_from(lines[start : start + 2])))
     return out
