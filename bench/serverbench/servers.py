@@ -120,7 +120,9 @@ def start_haraka(script: Path, port: int, maildir: Path, workdir: Path) -> Serve
     (run / "config" / "smtp.ini").write_text(
         f"listen=127.0.0.1:{port}\nnodes=0\nforce_shutdown_timeout=2\ninactivity_timeout=600\n"
     )
-    (run / "config" / "log.ini").write_text("[main]\nlevel=warn\ntimestamps=false\nformat=default\n")
+    (run / "config" / "log.ini").write_text(
+        "[main]\nlevel=warn\ntimestamps=false\nformat=default\n"
+    )
     (run / "config" / "me").write_text("haraka.bench.test\n")
     env = {**os.environ, "BENCH_MAILDIR": str(maildir)}
     argv = [shutil.which("node") or "node", str(script), "-c", str(run)]
