@@ -2,7 +2,7 @@
 
 Run from the repository root with the project's Python (smtpdsn and aiosmtpd installed)::
 
-    .venv/bin/python bench/server.py                 # 5 alternating rounds, ~5-10 min
+    .venv/bin/python bench/server.py                 # 5 alternating rounds, ~2-3 min
     .venv/bin/python bench/server.py --quick         # a smoke run, ~1 min
     .venv/bin/python bench/server.py --only smtpdsn,aiosmtpd --rounds 7
     .venv/bin/python bench/server.py --loop uvloop   # passed to smtpdsn serve, if it has --loop
@@ -402,6 +402,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
             runtimes["haraka"] += f", node {node.strip().lstrip('v')}"
 
+    if not starters:
+        print("no server left to measure")
+        return 0
     print(
         f"smtpdsn {smtpdsn.__version__}, {platform.platform()}, "
         f"{multiprocessing.cpu_count()} CPUs; "
