@@ -40,6 +40,7 @@ import itertools
 import multiprocessing
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -359,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workdir", type=Path, help="where the Maildirs go (default: the temp dir)"
     )
     args = parser.parse_args(argv)
+    # On SIGTERM, unwind so that the servers (in sessions of their own) are stopped too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     names = [n.strip().lower() for n in args.only.split(",") if n.strip()]
     unknown = [n for n in names if n not in SERVERS]
