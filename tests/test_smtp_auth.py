@@ -134,7 +134,7 @@ class TestAuth:
         assert session.codes("MAIL FROM:<a@x.test>") == [(250, "2.1.0")]
 
     def test_not_offered(self) -> None:
-        assert Session().codes("EHLO c", "AUTH PLAIN") == [(250, None), (500, "5.5.1")]
+        assert Session().codes("EHLO c", "AUTH PLAIN") == [(250, None), (502, "5.5.1")]
 
     def test_starttls_forgets_the_authentication(self) -> None:
         session = auth_session(starttls=True)

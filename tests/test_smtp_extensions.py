@@ -106,15 +106,16 @@ class TestMailParameters:
         codes, session = mail("MAIL FROM:<a@x.test> SIZE=1234")
         assert codes == [(250, "2.1.0")] and mail_event(session).size == 1234
 
-    @pytest.mark.parametrize("value", ["SIZE", "SIZE=", "SIZE=12a", "SIZE=-1", "SIZE=" + "9" * 21])
+    @pytest.mark.parametrize("value", ["SIZE", "SIZE=", "SIZE=12a", "SIZE=-1", "SIZE=\u00b2"])
     def test_bad_size(self, value: str) -> None:
         codes, _ = mail(f"MAIL FROM:<a@x.test> {value}")
         assert codes == [(501, "5.5.4")]
 
     def test_size_over_the_limit(self) -> None:
-        """RFC 1870: 552 for a declared size over the limit."""
+        """RFC 1870: 552 for a declared size over the limit, however many digits."""
         codes, _ = mail("MAIL FROM:<a@x.test> SIZE=1001", max_message_size=1000)
         assert codes == [(552, "5.3.4")]
+        assert mail("MAIL FROM:<a@x.test> SIZE=" + "9" * 30)[0] == [(552, "5.3.4")]
 
     @pytest.mark.parametrize(("value", "body"), [("8bitmime", "8BITMIME"), ("7BIT", "7BIT")])
     def test_body(self, value: str, body: str) -> None:
@@ -138,7 +139,11 @@ class TestMailParameters:
         assert session.codes("MAIL FROM:<a@x.test>") == [(250, "2.1.0")]
 
     def test_keywords_are_upper_cased_and_values_kept(self) -> None:
-        codes, session = mail("MAIL FROM:<a@x.test> ret=hdrs envid=AbC+2Bd auth=<>")
+        codes, session = mail(
+            "MAIL FROM:<a@x.test> ret=hdrs envid=AbC+2Bd auth=<>",
+            auth_mechanisms=("PLAIN",),
+            auth_require_tls=False,
+        )
         assert codes == [(250, "2.1.0")]
         event = mail_event(session)
         assert event.params == {"RET": "hdrs", "ENVID": "AbC+2Bd", "AUTH": "<>"}
@@ -280,7 +285,13 @@ class TestOtherCommands:
             (252, "2.0.0"),
             (252, "2.0.0"),
         ]
-        assert Session().codes("VRFY", "VRFY a b c") == [(501, "5.5.4"), (502, "5.5.1")]
+        # RFC 5321 section 3.5.1: the argument may be a user name (any printable string).
+        assert Session().codes("VRFY", "VRFY a b c") == [(501, "5.5.4"), (252, "2.0.0")]
+        assert Session().codes("VRFY <@>") == [(502, "5.5.1")]
+
+    def test_auth_parameter_only_when_auth_is_offered(self) -> None:
+        """RFC 4954 section 5: MAIL's AUTH= belongs to the AUTH extension."""
+        assert mail("MAIL FROM:<a@x.test> AUTH=<>")[0] == [(555, "5.5.4")]
 
     def test_expn(self) -> None:
         assert Session().codes("EXPN staff") == [(502, "5.5.1")]
