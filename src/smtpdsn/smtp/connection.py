@@ -37,17 +37,25 @@ What the core guarantees (each with the RFC that asks for it):
 
 from __future__ import annotations
 
-import base64
-import binascii
-import enum
 from collections.abc import Callable
 from typing import Final
 
-from ..dsnparams import DSNParameterError, mail_params, rcpt_params
 from ..reply import Reply
 from . import replies as R
+from ._core import (
+    AUTH_LINE,
+    BASE_COMMAND_LINE,
+    DEFAULT_MAX_ERRORS,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MAX_RECIPIENTS,
+    MAIL_EXTRA,
+    RCPT_EXTRA,
+    TEXT_LINE,
+    State,
+    printable,
+)
 from .address import AddressError, parse_mailbox, parse_path
-from .commands import CommandError, parse_mail_argument, parse_rcpt_argument
+from .auth import AuthSteps
 from .errors import LocalProtocolError
 from .events import (
     Answered,
@@ -65,34 +73,22 @@ from .events import (
     Request,
     StartTLSRequest,
 )
+from .message import MessageSteps, _Chunk
+from .transaction import TransactionSteps
 
+# The limits are defined in ._core and re-exported here, where they were first.
 __all__ = [
+    "AUTH_LINE",
     "BASE_COMMAND_LINE",
     "DEFAULT_MAX_ERRORS",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "DEFAULT_MAX_RECIPIENTS",
+    "MAIL_EXTRA",
+    "RCPT_EXTRA",
     "TEXT_LINE",
     "ServerConnection",
     "State",
 ]
-
-#: RFC 5321 section 4.5.3.1.4: a command line, CRLF included.
-BASE_COMMAND_LINE: Final = 512
-#: RFC 5321 section 4.5.3.1.6: a line of message text, CRLF included.
-TEXT_LINE: Final = 1000
-#: What MAIL may add (RFC 1870 SIZE 26, RFC 6152 BODY 15, RFC 6531 SMTPUTF8 9, RFC 3461
-#: RET 9 and ENVID 106, RFC 4954 AUTH= 500; rounded up).
-MAIL_EXTRA: Final = 700
-#: What RCPT may add: RFC 3461 section 5.4 (NOTIFY and a 500-character ORCPT: 1,036 in all).
-RCPT_EXTRA: Final = 524 + 64
-#: RFC 4954 section 4: an AUTH command or SASL response line may be 12,288 octets.
-AUTH_LINE: Final = 12288
-DEFAULT_MAX_MESSAGE_SIZE: Final = 10 * 1024 * 1024
-#: RFC 5321 section 4.5.3.1.8 asks for at least 100.
-DEFAULT_MAX_RECIPIENTS: Final = 1000
-#: Refused commands (syntax errors, unknown commands, commands out of order) before
-#: ``421 4.7.0`` and a close; Postfix's smtpd_hard_error_limit is 20 as well.
-DEFAULT_MAX_ERRORS: Final = 20
 
 _HELP: Final = Reply(
     214,
@@ -116,43 +112,9 @@ _USAGE: Final = {
     "STARTTLS": "STARTTLS",
     "AUTH": "AUTH mechanism [initial-response]",
 }
-_LOGIN_USER: Final = Reply(334, None, "VXNlcm5hbWU6")  # base64 "Username:"
-_LOGIN_PASS: Final = Reply(334, None, "UGFzc3dvcmQ6")  # base64 "Password:"
-_EMPTY_CHALLENGE: Final = b"334 \r\n"
 
 
-class State(enum.Enum):
-    """Where the connection is."""
-
-    #: Connected; the greeting is not sent yet.
-    GREETING = "greeting"
-    #: Reading commands.
-    COMMAND = "command"
-    #: Reading a message after ``354`` (until ``CRLF.CRLF``).
-    DATA = "data"
-    #: Reading a BDAT chunk (by count).
-    CHUNK = "chunk"
-    #: Reading an AUTH exchange's response line.
-    AUTH = "auth"
-    #: ``220`` to STARTTLS sent; waiting for the transport's ``tls_started()``.
-    TLS = "tls"
-    #: Over: nothing more is read or sent.
-    CLOSED = "closed"
-
-
-class _Chunk:
-    """The BDAT chunk being read."""
-
-    __slots__ = ("error", "last", "remaining", "size")
-
-    def __init__(self, size: int, last: bool, error: Reply | None) -> None:
-        self.size = size
-        self.remaining = size
-        self.last = last
-        self.error = error
-
-
-class ServerConnection:
+class ServerConnection(TransactionSteps, MessageSteps, AuthSteps):
     """One SMTP connection, seen from the server (RFC 5321), without I/O.
 
     Args:
@@ -617,7 +579,7 @@ class ServerConnection:
         if handler is None:
             shown = verb if len(verb) <= 40 else verb[:40] + "..."
             return self._error(
-                "-", Reply(500, "5.5.1", f'Error: command "{_printable(shown)}" not recognized')
+                "-", Reply(500, "5.5.1", f'Error: command "{printable(shown)}" not recognized')
             )
         if self.refused and verb not in ("QUIT", "NOOP", "RSET"):
             return self._error(verb, R.REFUSED_SESSION)
@@ -640,144 +602,6 @@ class ServerConnection:
     def _need_helo(self, verb: str) -> Answered | None:
         if self.client_name is None:
             return self._error(verb, R.HELO_FIRST)
-        return None
-
-    def _mail_cmd(self, arg: str) -> Event | None:
-        refused = self._need_helo("MAIL")
-        if refused is not None:
-            return refused
-        if self.starttls_required and not self.tls:
-            return self._error("MAIL", R.STARTTLS_FIRST)
-        if self.auth_required and self.authenticated is None:
-            return self._error("MAIL", R.AUTH_REQUIRED)
-        try:
-            path, params = parse_mail_argument(arg, esmtp=self.esmtp, smtputf8=self.smtputf8)
-        except CommandError as exc:
-            return self._error("MAIL", exc.reply)
-        if self.mail is not None:
-            return self._error("MAIL", R.NESTED_MAIL)
-        rest = dict(params)
-        body = rest.pop("BODY", None)
-        if body is not None or "BODY" in params:
-            if body is None or body.upper() not in ("7BIT", "8BITMIME"):
-                return self._error(
-                    "MAIL", R.syntax("Error: BODY can only be one of 7BIT, 8BITMIME")
-                )
-            body = body.upper()
-        utf8 = False
-        if "SMTPUTF8" in rest:
-            if rest.pop("SMTPUTF8") is not None:
-                return self._error("MAIL", R.syntax("Error: SMTPUTF8 takes no arguments"))
-            if not self.smtputf8:
-                return self._error(
-                    "MAIL", Reply(555, "5.5.4", "MAIL FROM parameter SMTPUTF8 not available")
-                )
-            utf8 = True
-        size: int | None = None
-        if "SIZE" in rest:
-            value = rest.pop("SIZE")
-            if value is None or not (value.isascii() and value.isdigit()):
-                return self._error(
-                    "MAIL", R.syntax("Invalid parameter SIZE: a number of octets is needed")
-                )
-            size = int(value)
-            if self.max_message_size is not None and size > self.max_message_size:
-                return self._error("MAIL", R.MESSAGE_TOO_BIG)
-        if self.auth_mechanisms:
-            rest.pop("AUTH", None)  # RFC 4954 section 5: accepted and not used
-        try:
-            dsn = mail_params(rest)
-        except DSNParameterError as exc:
-            return self._error("MAIL", exc.reply)
-        rest.pop("RET", None)
-        rest.pop("ENVID", None)
-        if rest:
-            return self._error(
-                "MAIL",
-                Reply(
-                    555,
-                    "5.5.4",
-                    f"MAIL FROM parameter {_printable(next(iter(rest)))} not recognized "
-                    "or not implemented",
-                ),
-            )
-        return MailFrom(path.mailbox, path, params, dsn, size, body, utf8)
-
-    def _rcpt_cmd(self, arg: str) -> Event | None:
-        refused = self._need_helo("RCPT")
-        if refused is not None:
-            return refused
-        if self.mail is None:
-            return self._error("RCPT", R.NEED_MAIL)
-        try:
-            path, params = parse_rcpt_argument(
-                arg, esmtp=self.esmtp, smtputf8=self.smtputf8 and self.mail.smtputf8
-            )
-        except CommandError as exc:
-            return self._error("RCPT", exc.reply)
-        if self.recipients >= self.max_recipients:
-            return self._reply("RCPT", R.TOO_MANY_RECIPIENTS)
-        try:
-            dsn = rcpt_params(params)
-        except DSNParameterError as exc:
-            return self._error("RCPT", exc.reply)
-        for keyword in params:
-            if keyword not in ("NOTIFY", "ORCPT"):
-                return self._error(
-                    "RCPT",
-                    Reply(
-                        555,
-                        "5.5.4",
-                        f"RCPT TO parameter {_printable(keyword)} not recognized "
-                        "or not implemented",
-                    ),
-                )
-        return RcptTo(path.mailbox, path, params, dsn)
-
-    def _data_cmd(self, arg: str) -> Event | None:
-        if arg.strip(" "):
-            return self._error("DATA", R.syntax("Syntax: DATA"))
-        refused = self._need_helo("DATA")
-        if refused is not None:
-            return refused
-        if self.recipients == 0:  # aiosmtpd's and Postfix's answer, with or without MAIL
-            return self._error("DATA", R.NEED_RCPT)
-        if self._chunked:
-            return self._error("DATA", Reply(503, "5.5.1", "Error: DATA after BDAT"))
-        return DataCommand()
-
-    def _bdat_cmd(self, arg: str) -> Event | None:
-        words = arg.split(" ")
-        if not self.chunking or not 1 <= len(words) <= 2:
-            if not self.chunking:
-                return self._error("-", Reply(500, "5.5.1", 'Error: command "BDAT" not recognized'))
-            return self._error("BDAT", R.syntax("Syntax: BDAT size [LAST]"))
-        size_text = words[0]
-        last = len(words) == 2
-        if (
-            not (size_text.isascii() and size_text.isdigit())
-            or len(size_text) > 20
-            or (last and words[1].upper() != "LAST")
-        ):
-            return self._error("BDAT", R.syntax("Syntax: BDAT size [LAST]"))
-        size = int(size_text)
-        error: Reply | None = None
-        if self.client_name is None:
-            error = R.HELO_FIRST
-        elif self.mail is None:
-            error = R.NEED_MAIL
-        elif self.recipients == 0:
-            error = R.NEED_RCPT
-        elif self._chunk_error is not None:
-            error = self._chunk_error
-        elif self.max_message_size is not None:
-            total = sum(map(len, self._chunks)) + size
-            if total > self.max_message_size:
-                error = R.MESSAGE_TOO_BIG
-        self._chunk = _Chunk(size, last, error)
-        if error is None:
-            self._chunked = True
-        self.state = State.CHUNK
         return None
 
     def _rset(self, arg: str) -> Event | None:
@@ -808,7 +632,7 @@ class ServerConnection:
                 raise AddressError("not printable")
         except AddressError:
             return self._error(
-                "VRFY", Reply(502, "5.5.1", f"Could not VRFY {_printable(arg[:100])}")
+                "VRFY", Reply(502, "5.5.1", f"Could not VRFY {printable(arg[:100])}")
             )
         return self._reply("VRFY", R.VRFY_CANNOT)
 
@@ -834,206 +658,3 @@ class ServerConnection:
         if self.tls:
             return self._error("STARTTLS", Reply(503, "5.5.1", "Error: TLS already active"))
         return StartTLSRequest()
-
-    # -- AUTH (RFC 4954) -------------------------------------------------------------------
-
-    def _auth_cmd(self, arg: str) -> Event | None:
-        if not self.auth_mechanisms:
-            return self._error("AUTH", Reply(502, "5.5.1", "Error: authentication not enabled"))
-        if not self.esmtp:
-            return self._error("AUTH", Reply(503, "5.5.1", "Error: send EHLO first"))
-        if self.authenticated is not None:
-            return self._error("AUTH", R.AUTH_ALREADY)
-        if self.mail is not None:
-            return self._error(
-                "AUTH", Reply(503, "5.5.1", "Error: AUTH not allowed during a mail transaction")
-            )
-        words = arg.split(" ")
-        mechanism = words[0].upper()
-        if not mechanism or len(words) > 2:
-            return self._error("AUTH", R.syntax("Syntax: AUTH mechanism [initial-response]"))
-        if mechanism not in self.auth_mechanisms:
-            return self._error("AUTH", Reply(504, "5.5.4", "Unrecognized authentication type"))
-        if self.auth_require_tls and not self.tls:
-            return self._error("AUTH", R.AUTH_ENCRYPTION_REQUIRED)
-        initial = words[1] if len(words) == 2 else None
-        if mechanism == "PLAIN":
-            if initial is None:
-                return self._challenge(self._plain_response, None)
-            return self._plain_response(initial)
-        if initial is None:
-            return self._challenge(self._login_user, _LOGIN_USER)
-        return self._login_user(initial)
-
-    def _challenge(self, step: Callable[[str], Event | None], reply: Reply | None) -> Answered:
-        self._auth_step = step
-        self.state = State.AUTH
-        if reply is None:
-            self._out.append(_EMPTY_CHALLENGE)
-            return Answered("AUTH", Reply(334, None, "(empty challenge)"))
-        self._out.append(reply.wire)
-        return Answered("AUTH", reply)
-
-    def _read_auth(self) -> Event | None:
-        line = self._next_line()
-        if line is None:
-            return None
-        self.state = State.COMMAND
-        step, self._auth_step = self._auth_step, None
-        if self._skipping_line or len(line) + 2 > AUTH_LINE:
-            self._skipping_line = False
-            return self._error("AUTH", R.COMMAND_TOO_LONG)
-        text = line.decode("ascii", "replace").strip(" ")
-        if text == "*":
-            return self._error("AUTH", R.AUTH_CANCELLED)
-        assert step is not None
-        return step(text)
-
-    def _decode(self, text: str) -> str | None:
-        if text == "=":
-            return ""
-        try:
-            return base64.b64decode(text, validate=True).decode("utf-8")
-        except (binascii.Error, ValueError):
-            return None
-
-    def _plain_response(self, text: str) -> Event | None:
-        decoded = self._decode(text)
-        if decoded is None:
-            return self._error("AUTH", R.BAD_BASE64)
-        parts = decoded.split("\0")
-        if len(parts) != 3 or not parts[1]:
-            return self._error(
-                "AUTH", R.syntax("Invalid PLAIN response: authzid NUL user NUL password needed")
-            )
-        return AuthRequest("PLAIN", parts[1], parts[2], parts[0])
-
-    def _login_user(self, text: str) -> Event | None:
-        decoded = self._decode(text)
-        if decoded is None:
-            return self._error("AUTH", R.BAD_BASE64)
-        self._auth_user = decoded
-        return self._challenge(self._login_password, _LOGIN_PASS)
-
-    def _login_password(self, text: str) -> Event | None:
-        decoded = self._decode(text)
-        if decoded is None:
-            return self._error("AUTH", R.BAD_BASE64)
-        return AuthRequest("LOGIN", self._auth_user, decoded)
-
-    # -- DATA (RFC 5321 section 4.5.2) ------------------------------------------------------
-
-    def _read_data(self) -> Event | None:
-        """Take the complete lines of the buffer into the message; a line of a single
-        ``.`` ends it. Only CRLF ends a line here: a bare LF is message text, so
-        ``LF.LF`` never ends a message (the "SMTP smuggling" defence)."""
-        buf = self._in
-        pos = self._pos
-        if self._at_line_start:
-            if buf.startswith(b".\r\n", pos):
-                self._pos = pos + 3
-                return self._finish_data()
-            if len(buf) - pos < 3 and b".\r\n".startswith(buf[pos:]):
-                return None  # maybe the final dot, not all here yet
-        term = buf.find(b"\r\n.\r\n", pos)
-        if term >= 0:
-            self._take(buf[pos:term])
-            self._pos = term + 5
-            return self._finish_data()
-        end = buf.rfind(b"\r\n", pos)
-        if end < 0:
-            if len(buf) - pos > TEXT_LINE:
-                # A line longer than allowed: refuse the message, keep nothing of it but
-                # the last octet (it may be the CR of the CRLF that ends the line).
-                self._data_fail(R.LINE_TOO_LONG)
-                self._at_line_start = False
-                self._in, self._pos = buf[-1:], 0
-            return None
-        self._take(buf[pos:end])
-        self._pos = end + 2
-        self._at_line_start = True
-        if len(buf) - self._pos > TEXT_LINE:
-            # The partial line after the last line end is already too long: drop it now
-            # rather than hold it whole until the next read.
-            self._data_fail(R.LINE_TOO_LONG)
-            self._at_line_start = False
-            self._in, self._pos = buf[-1:], 0
-        return None
-
-    def _take(self, block: bytes) -> None:
-        """Add complete lines (joined by CRLF, without the last one's CRLF) to the message:
-        dot-unstuffed, each line checked against the 1,000-octet limit."""
-        continues = not self._at_line_start  # the first line is the tail of a dropped one
-        if len(block) + 2 > TEXT_LINE:
-            lines = block.split(b"\r\n")
-            if max(map(len, lines[1:] if continues else lines), default=0) + 2 > TEXT_LINE:
-                self._data_fail(R.LINE_TOO_LONG)
-        if self._data_error is not None:
-            return
-        if b"\r\n." in block or (not continues and block[:1] == b"."):
-            lines = block.split(b"\r\n")
-            first = 1 if continues else 0
-            for i in range(first, len(lines)):
-                if lines[i][:1] == b".":
-                    lines[i] = lines[i][1:]
-            block = b"\r\n".join(lines)
-        self._data_size += len(block) + 2
-        if self.max_message_size is not None and self._data_size > self.max_message_size:
-            self._data_fail(R.TOO_MUCH_DATA)
-            return
-        self._data.append(block)
-        self._data.append(b"\r\n")
-
-    def _data_fail(self, reply: Reply) -> None:
-        if self._data_error is None:
-            self._data_error = reply
-        self._data = []
-
-    def _finish_data(self) -> Event | None:
-        self.state = State.COMMAND
-        error = self._data_error
-        content = b"".join(self._data)
-        self._data = []
-        self._data_error = None
-        if error is not None:
-            self._drop_transaction()
-            return self._reply("DATA", error)
-        return MessageReceived(content)
-
-    # -- BDAT (RFC 3030) -------------------------------------------------------------------
-
-    def _read_chunk(self) -> Event | None:
-        chunk = self._chunk
-        assert chunk is not None
-        buf = self._in
-        pos = self._pos
-        available = len(buf) - pos
-        if chunk.remaining:
-            if not available:
-                return None
-            take = min(available, chunk.remaining)
-            if chunk.error is None:
-                self._chunks.append(buf[pos : pos + take])
-            chunk.remaining -= take
-            self._pos = pos + take
-            if chunk.remaining:
-                return None
-        self.state = State.COMMAND
-        self._chunk = None
-        if chunk.error is not None:
-            if chunk.error is R.MESSAGE_TOO_BIG or self.mail is not None:
-                self._chunks = []
-                self._chunk_error = chunk.error
-            if chunk.last:
-                self._drop_transaction()
-            return self._error("BDAT", chunk.error)
-        if not chunk.last:
-            return self._reply("BDAT", Reply(250, "2.0.0", f"{chunk.size} octets received"))
-        content = b"".join(self._chunks)
-        self._chunks = []
-        return MessageReceived(content, chunked=True)
-
-
-def _printable(text: str) -> str:
-    """``text`` with every character that is not printable replaced by ``?``."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
