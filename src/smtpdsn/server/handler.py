@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+from typing import Final
 
 from ..reply import Reply
 from ..smtp.events import Ehlo, Helo, MailFrom, MessageReceived, RcptTo
@@ -45,6 +45,8 @@ DELIVERY_FAILED_REPLY: Final = Reply(451, "4.3.0", "Could not store the message,
 _SENDER_OK: Final = Reply(250, "2.1.0", "Sender OK")
 _RECIPIENT_OK: Final = Reply(250, "2.1.5", "Recipient OK")
 _ACCEPT: Final[Decision] = (None, False)
+_SENDER_ACCEPTED: Final = resolve(OK, _SENDER_OK)
+_RECIPIENT_ACCEPTED: Final = resolve(OK, _RECIPIENT_OK)
 
 
 def _options(params: dict[str, str | None]) -> list[str]:
@@ -148,7 +150,7 @@ class PluginHandler:
 
         def then(resolution: Resolution | None) -> Decision:
             if resolution is None:
-                resolution = resolve(OK, _SENDER_OK)
+                resolution = _SENDER_ACCEPTED
             if resolution.accepted:
                 envelope.mail_from = event.address
                 envelope.mail_options = _options(event.params)
@@ -173,7 +175,7 @@ class PluginHandler:
 
         def then(resolution: Resolution | None) -> Decision:
             if resolution is None:
-                resolution = resolve(OK, _RECIPIENT_OK)
+                resolution = _RECIPIENT_ACCEPTED
             if resolution.accepted:
                 envelope.rcpt_tos.append(address)
                 envelope.rcpt_options.extend(_options(event.params))
@@ -242,8 +244,3 @@ class PluginHandler:
         """QUIT: the plugins' ``hook_quit`` run (for their own cleanup); the answer is
         always ``221 2.0.0 Bye``."""
         return self._ask("quit", lambda resolution: _ACCEPT, session, envelope)
-
-
-def describe(handler: Any) -> str:
-    """The handler's class name, for error messages."""
-    return type(handler).__name__

@@ -363,6 +363,10 @@ def load_rules(path: str | Path) -> list[Rule]:
     return parse_rules(text, str(path))
 
 
+#: The rule fields that apply at each stage.
+_STAGE_FIELDS: Final = {"mail": ("sender", "address"), "rcpt": ("recipient", "address")}
+
+
 class RulesPlugin:
     """A plugin that answers MAIL and RCPT from rules (first match wins, else CONT)."""
 
@@ -372,16 +376,31 @@ class RulesPlugin:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
+        # Per stage, the rules that can apply there, in order, each with its pattern
+        # compiled once and its answer resolved once (rules are immutable).
+        self._by_stage: dict[str, list[tuple[Callable[[str], object], Rule, Resolution]]] = {
+            stage: [
+                (re.compile(fnmatch.translate(rule.pattern)).match, rule, rule.resolution())
+                for rule in self.rules
+                if rule.verdict is not CONT and rule.field in _STAGE_FIELDS[stage]
+            ]
+            for stage in ("mail", "rcpt")
+        }
 
-    def _match(self, stage: str, address: str) -> Rule | None:
-        for rule in self.rules:
-            if rule.verdict is not CONT and rule.matches(stage, address):
-                return rule
+    def _find(self, stage: str, address: str) -> tuple[Rule, Resolution] | None:
+        lowered = address.lower()
+        for match, rule, resolution in self._by_stage[stage]:
+            if match(lowered) is not None:
+                return rule, resolution
         return None
 
+    def _match(self, stage: str, address: str) -> Rule | None:
+        found = self._find(stage, address)
+        return None if found is None else found[0]
+
     def _decide(self, stage: str, address: str) -> Resolution | None:
-        rule = self._match(stage, address)
-        return None if rule is None else rule.resolution()
+        found = self._find(stage, address)
+        return None if found is None else found[1]
 
     def hook_mail(self, session: Any, envelope: Any, address: str, params: Any) -> object:
         """Sender rules (and address rules) at MAIL."""
@@ -390,11 +409,13 @@ class RulesPlugin:
     def hook_rcpt(self, session: Any, envelope: Any, address: str, params: Any) -> object:
         """Recipient rules (and address rules) at RCPT. A ``then`` rule accepts the
         recipient and marks it in ``envelope.dsn_then`` for the DSN."""
-        rule = self._match("rcpt", address)
-        if rule is None:
+        found = self._find("rcpt", address)
+        if found is None:
             return None
-        then = rule.after_accept()
-        marks = getattr(envelope, "dsn_then", None)
-        if then is not None and isinstance(marks, dict):
-            marks[address] = then
-        return rule.resolution()
+        rule, resolution = found
+        if rule.then is not None:
+            marks = getattr(envelope, "dsn_then", None)
+            then = rule.after_accept()
+            if then is not None and isinstance(marks, dict):
+                marks[address] = then
+        return resolution

@@ -244,6 +244,12 @@ class ServerConnection(TransactionSteps, MessageSteps, AuthSteps):
         return self._pending
 
     @property
+    def buffered(self) -> int:
+        """Octets received and not read yet (while a request waits, input only piles up:
+        the transport pauses reading past a bound)."""
+        return len(self._in) - self._pos
+
+    @property
     def closed(self) -> bool:
         """True once the connection is over (the transport closes after sending)."""
         return self.state is State.CLOSED
