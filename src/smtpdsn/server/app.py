@@ -249,14 +249,30 @@ def build_server(config: ServerConfig) -> SMTPServer:
     if config.maildir is not None:
         maildir = Maildir(config.maildir, writers=config.maildir_writers)
 
-        async def deliver_to_maildir(envelope: Any) -> str | None:
+        def deliver_to_maildir(envelope: Any) -> asyncio.Future[str | None]:
             original = envelope.original_content or b""
-            dsn = build_bounce(envelope, reporting_mta=reporting_mta, arrival=datetime.now(UTC))
-            if dsn is None:
-                return await maildir.deliver_async(original)
-            name, dsn_name = await maildir.deliver_all_async([original, bytes(dsn)])
-            log.info("DSN to <%s> stored as %s", envelope.mail_from, dsn_name)
-            return name
+            dsn = None
+            if envelope.dsn_then:  # a recipient marked to bounce or delay
+                arrival = datetime.now(UTC)
+                dsn = build_bounce(envelope, reporting_mta=reporting_mta, arrival=arrival)
+            stored = maildir.submit([original] if dsn is None else [original, bytes(dsn)])
+            named: asyncio.Future[str | None] = stored.get_loop().create_future()
+
+            def done(stored: asyncio.Future[list[str]]) -> None:
+                if named.cancelled():
+                    return
+                if stored.cancelled():
+                    named.cancel()
+                elif (exc := stored.exception()) is not None:
+                    named.set_exception(exc)
+                else:
+                    names = stored.result()
+                    if len(names) > 1:
+                        log.info("DSN to <%s> stored as %s", envelope.mail_from, names[1])
+                    named.set_result(names[0])
+
+            stored.add_done_callback(done)
+            return named
 
         deliver = deliver_to_maildir
     handler = PluginHandler(plugins, timeout=config.plugin_timeout, deliver=deliver)

@@ -17,6 +17,7 @@ delivery).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
@@ -217,22 +218,57 @@ class PluginHandler:
 
         return later()
 
-    async def _store(
+    def _store(
         self, session: Session, envelope: Envelope, resolution: Resolution | None
-    ) -> Decision:
+    ) -> Decision | Awaitable[Decision]:
         assert self.deliver is not None
         try:
-            queued = await self.deliver(envelope)
+            pending = self.deliver(envelope)
         except Exception as exc:
-            reply = self.failure_reply(exc)
-            log.error(
-                "%s could not store the message: %s; answering %s",
-                format_peer(session.peer),
-                exc,
-                reply,
-                exc_info=not isinstance(exc, OSError),
-            )
-            return _decision(resolve(DENYSOFT, reply))
+            return self._failed(session, exc)
+        if isinstance(pending, asyncio.Future):
+            # A future (the Maildir's): chain the reply on it, without a task.
+            decided: asyncio.Future[Decision] = pending.get_loop().create_future()
+
+            def done(stored: asyncio.Future[str | None]) -> None:
+                if decided.cancelled():
+                    return
+                if stored.cancelled():
+                    decided.cancel()
+                    return
+                exc = stored.exception()
+                if isinstance(exc, Exception):
+                    decided.set_result(self._failed(session, exc))
+                elif exc is not None:
+                    decided.set_exception(exc)
+                else:
+                    decided.set_result(self._stored(stored.result(), resolution))
+
+            pending.add_done_callback(done)
+            return decided
+
+        async def later() -> Decision:
+            try:
+                queued = await pending
+            except Exception as exc:
+                return self._failed(session, exc)
+            return self._stored(queued, resolution)
+
+        return later()
+
+    def _failed(self, session: Session, exc: Exception) -> Decision:
+        reply = self.failure_reply(exc)
+        log.error(
+            "%s could not store the message: %s; answering %s",
+            format_peer(session.peer),
+            exc,
+            reply,
+            exc_info=not isinstance(exc, OSError),
+        )
+        return _decision(resolve(DENYSOFT, reply))
+
+    @staticmethod
+    def _stored(queued: str | None, resolution: Resolution | None) -> Decision:
         if resolution is None:
             text = "Message accepted for delivery"
             if queued:

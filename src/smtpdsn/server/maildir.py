@@ -318,6 +318,11 @@ class Maildir:
             OSError: a message could not be stored; nothing of this call is left in
                 ``tmp/`` or ``new/``.
         """
+        return await self.submit(contents)
+
+    def submit(self, contents: Sequence[bytes]) -> asyncio.Future[list[str]]:
+        """:meth:`deliver_all_async` as a future of the running loop, without a coroutine
+        (the server's hot path chains callbacks on it instead of running a task)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[str]] = loop.create_future()
         request: _Request = (contents, loop, future)
@@ -334,7 +339,7 @@ class Maildir:
                 for thread in self._threads:
                     thread.start()
             jobs.put(request)
-        return await future
+        return future
 
     def _run(self, jobs: queue.SimpleQueue[_Request | None], cleaner: bool) -> None:
         """A writer thread: take what is queued as one batch, commit it, repeat (and the
