@@ -36,6 +36,7 @@ time; without node or npm it is skipped with a message.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import multiprocessing
 import platform
@@ -390,9 +391,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "smtpdsn" in names:
         if args.loop is not None and not smtpdsn_loop_option():
             parser.error("--loop: this smtpdsn serve has no --loop option")
-        loop = args.loop
+        loop: str | None = args.loop
         starters["smtpdsn"] = lambda p, m, w: start_smtpdsn(p, m, w, loop)
-        runtimes["smtpdsn"] = f"{py}{', ' + loop if loop else ''}"
+        shown = loop
+        if loop in (None, "auto"):  # what serve's auto picks: uvloop when installed
+            shown = "uvloop (auto)" if importlib.util.find_spec("uvloop") else "asyncio (auto)"
+        runtimes["smtpdsn"] = f"{py}, {shown}"
     if "aiosmtpd" in names:
         import aiosmtpd
 
