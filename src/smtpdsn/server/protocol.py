@@ -45,6 +45,7 @@ from ..smtp import (
     StartTLSRequest,
     State,
 )
+from .enhance import status_for
 from .handler import Decision, PluginHandler
 from .plugins import format_peer
 from .session import Envelope, Session
@@ -356,7 +357,5 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 def _with_status(reply: Reply, verb: str) -> Reply:
     """A reply from a plain string without an enhanced status gets the one that fits
     (RFC 2034)."""
-    from .enhance import status_for
-
     status = status_for(reply.code, reply.lines[0] if reply.lines else "", verb)
     return Reply(reply.code, status, reply.lines) if status else reply
