@@ -260,23 +260,12 @@ class PluginRunner:
         each is called at once on the caller's thread, without a task or a worker thread."""
         for name, hook in self._hooks[stage]:
             try:
-                resolution = to_resolution(hook(*args))
+                answer = hook(*args)
             except Exception:
-                log.exception(
-                    "%s plugin %s hook_%s failed; answering %s",
-                    format_peer(peer),
-                    name,
-                    stage,
-                    PLUGIN_ERROR_REPLY,
-                )
-                return resolve(DENYSOFT, PLUGIN_ERROR_REPLY)
-            if resolution.verdict is CONT:
-                continue
-            if resolution.adjusted:
-                log.warning(
-                    "%s plugin %s hook_%s: %s", format_peer(peer), name, stage, resolution.adjusted
-                )
-            return resolution
+                return _failed(peer, name, stage)
+            resolution = _decided(answer, peer, name, stage)
+            if resolution is not None:
+                return resolution
         return None
 
     async def run(self, stage: str, *args: object, peer: object = None) -> Resolution | None:
@@ -311,21 +300,12 @@ class PluginRunner:
                 )
                 return resolve(DENYSOFT, PLUGIN_ERROR_REPLY)
             try:
-                resolution = to_resolution(task.result())
+                answer = task.result()
             except Exception:
-                log.exception(
-                    "%s plugin %s hook_%s failed; answering %s",
-                    who,
-                    name,
-                    stage,
-                    PLUGIN_ERROR_REPLY,
-                )
-                return resolve(DENYSOFT, PLUGIN_ERROR_REPLY)
-            if resolution.verdict is CONT:
-                continue
-            if resolution.adjusted:
-                log.warning("%s plugin %s hook_%s: %s", who, name, stage, resolution.adjusted)
-            return resolution
+                return _failed(peer, name, stage)
+            resolution = _decided(answer, peer, name, stage)
+            if resolution is not None:
+                return resolution
         return None
 
     async def _call(
@@ -344,6 +324,32 @@ class PluginRunner:
         if inspect.isawaitable(result):
             return await result
         return result
+
+
+def _failed(peer: object, name: str, stage: str) -> Resolution:
+    """Log the exception being handled (a hook that raised or answered nonsense) and give
+    the 451 4.3.0 resolution."""
+    log.exception(
+        "%s plugin %s hook_%s failed; answering %s",
+        format_peer(peer),
+        name,
+        stage,
+        PLUGIN_ERROR_REPLY,
+    )
+    return resolve(DENYSOFT, PLUGIN_ERROR_REPLY)
+
+
+def _decided(answer: object, peer: object, name: str, stage: str) -> Resolution | None:
+    """A hook's answer as a resolution, or None for CONT (ask the next plugin)."""
+    try:
+        resolution = to_resolution(answer)
+    except Exception:
+        return _failed(peer, name, stage)
+    if resolution.verdict is CONT:
+        return None
+    if resolution.adjusted:
+        log.warning("%s plugin %s hook_%s: %s", format_peer(peer), name, stage, resolution.adjusted)
+    return resolution
 
 
 def _where(task: asyncio.Future[object], thread: list[int]) -> str:
