@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import smtplib
@@ -230,3 +231,26 @@ def test_engine_and_server_import_only_the_standard_library() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "[]\n"
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop", "auto"])
+def test_serve_loop_option(tmp_path: Path, loop: str) -> None:
+    """``--loop``: each event loop serves and stores (uvloop only where it is installed)."""
+    if loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        pytest.skip("uvloop is not installed (pip install 'smtpdsn[fast]')")
+    args = ("--loop", loop, "--maildir-writers", "2")
+    with serve(tmp_path, *args) as (port, _), smtplib.SMTP("127.0.0.1", port, timeout=10) as c:
+        c.ehlo("client.test")
+        assert c.sendmail("a@x.test", ["b@x.test"], b"Subject: loop\r\n\r\nx\r\n") == {}
+    assert len(list((tmp_path / "maildir" / "new").iterdir())) == 1
+
+
+def test_loop_uvloop_without_uvloop_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smtpdsn.server import cli as serve_cli
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # makes `import uvloop` fail
+    assert serve_cli._loop_factory("uvloop") == (
+        "--loop uvloop needs uvloop: pip install 'smtpdsn[fast]'"
+    )
+    assert serve_cli._loop_factory("auto") is None  # auto falls back to asyncio's loop
+    assert serve_cli._loop_factory("asyncio") is None
