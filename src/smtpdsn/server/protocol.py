@@ -73,9 +73,10 @@ def _one_line(reply: str) -> str:
 
 
 class SMTPProtocol(asyncio.BufferedProtocol):
-    """One client connection of an :class:`~smtpdsn.server.app.SMTPServer`."""
+    """One client connection of an :class:`~smtpdsn.server.app.SMTPServer`; ``tls`` is
+    true on the SMTPS listener, whose transport is TLS from the start (RFC 8314)."""
 
-    def __init__(self, server: SMTPServer) -> None:
+    def __init__(self, server: SMTPServer, *, tls: bool = False) -> None:
         self.server = server
         self.handler: PluginHandler = server.handler
         self.conn = ServerConnection(
@@ -84,6 +85,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             max_recipients=server.max_recipients,
             smtputf8=server.enable_smtputf8,
             starttls=server.tls_context is not None,
+            tls=tls,
             auth_mechanisms=("PLAIN", "LOGIN") if server.authenticator is not None else (),
             auth_require_tls=server.auth_require_tls,
             auth_required=server.auth_required,
@@ -110,6 +112,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         self.session.peer = peer
         self.peer_name = format_peer(peer)
+        if self.conn.tls:
+            self.session.ssl = transport.get_extra_info("ssl_object")
         self.last_activity = self._loop.time()
         self.server.connections.add(self)
         self._process()
