@@ -8,10 +8,13 @@ import asyncio
 import base64
 import importlib.util
 import re
+import signal
 import smtplib
+import socket
 import ssl
 import subprocess
 import sys
+import time
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from typing import Any
 import aiosmtplib
 import pytest
 
-from smtpdsn.server.app import ServerConfig
+from smtpdsn.server.app import ServerConfig, SMTPServer
 from smtpdsn.server.selfsigned import make_self_signed
 from smtpdsn.server.session import Session
 from smtpdsn.server.tlsauth import (
@@ -192,6 +195,12 @@ def test_config_refuses_auth_without_tls_or_insecure() -> None:
         build_server(ServerConfig(maildir=None, smtps_port=0))
     with pytest.raises(ValueError, match="needs its key"):
         build_server(ServerConfig(maildir=None, tls_cert=Path("c.pem")))
+    with pytest.raises(ValueError, match="not both"):
+        build_server(
+            ServerConfig(maildir=None, tls_cert=Path("c"), tls_key=Path("k"), tls_self_signed=True)
+        )
+    with pytest.raises(ValueError, match="smtps_port=465 needs a tls_context"):
+        SMTPServer(None, smtps_port=465)
 
 
 # -- implicit TLS (SMTPS) ---------------------------------------------------------------------
@@ -215,6 +224,8 @@ def test_smtps_port_speaks_tls_from_the_first_byte(tmp_path: Path) -> None:
         with smtplib.SMTP("127.0.0.1", st.port, timeout=10) as client:
             assert client.noop() == (250, b"2.0.0 OK")
     assert len(message_files(tmp_path / "maildir")) == 1
+    with pytest.raises(OSError):  # stopped with the server
+        socket.create_connection(("127.0.0.1", smtps), timeout=2).close()
 
 
 @needs_cryptography
@@ -357,3 +368,42 @@ def test_serve_self_signed_with_auth_accepts_a_message(tmp_path: Path) -> None:
             assert refused == {}
         assert len(message_files(maildir)) == 1
     assert not cert.exists()  # the temporary certificate is removed at exit
+
+
+@needs_cryptography
+def test_serve_prints_the_certificate_path_and_listens_on_smtps(tmp_path: Path) -> None:
+    port, smtps = free_port(), free_port()
+    proc = subprocess.Popen(
+        [*SERVE, "--port", str(port), "--smtps-port", str(smtps), "--tls-self-signed",
+         "--auth", "u:p", "--maildir", str(tmp_path / "maildir")],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT_DIR), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # printed before the server listens
+        assert line.startswith("smtpdsn serve: TLS certificate: "), line
+        cert = Path(line.removeprefix("smtpdsn serve: TLS certificate: ").rstrip("\n"))
+        context = trusting(cert)
+        for _ in range(200):
+            try:
+                client = smtplib.SMTP_SSL("127.0.0.1", smtps, context=context, timeout=10)
+                break
+            except ConnectionRefusedError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("the SMTPS port did not open")
+        with client:
+            assert client.login("u", "p")[0] == 235
+            assert send_one(client, "smtps-cli") == {}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert f"listening on 127.0.0.1:{smtps} (SMTPS, implicit TLS)" in err
+    assert len(message_files(tmp_path / "maildir")) == 1
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", smtps), timeout=2).close()
