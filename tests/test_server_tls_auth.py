@@ -21,6 +21,7 @@ from typing import Any
 
 import aiosmtplib
 import pytest
+from hypothesis import given, strategies
 
 from smtpdsn.server.app import ServerConfig, SMTPServer
 from smtpdsn.server.selfsigned import make_self_signed
@@ -285,6 +286,17 @@ def test_parse_credential() -> None:
     with pytest.raises(ValueError) as info:
         parse_credential("u:secret\n")
     assert "secret" not in str(info.value)  # the password is not echoed
+
+
+@given(strategies.text())
+def test_parse_credential_returns_or_raises_value_error(spec: str) -> None:
+    try:
+        user, password = parse_credential(spec)
+    except ValueError as exc:
+        assert str(exc).startswith("--auth ")
+    else:
+        assert f"{user}:{password}" == spec and user and password and ":" not in user
+        assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in spec)
 
 
 def test_credentials_authenticator() -> None:
