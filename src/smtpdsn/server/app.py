@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import signal
 import socket
 import ssl
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from .handler import PluginHandler
 from .maildir import Maildir, delivery_failure_reply
 from .protocol import Authenticator, SMTPProtocol
 from .rules import DEFAULT_RULES, Rule, RulesPlugin, parse_rules
+from .tlsauth import CredentialsAuthenticator, load_tls_context
 
 __all__ = [
     "DEFAULT_BACKLOG",
@@ -66,6 +69,9 @@ class SMTPServer:
         backlog: the listening socket's queue of connections not yet accepted (the
             kernel caps it at ``net.core.somaxconn``).
         tls_context: offer STARTTLS with this server-side context (RFC 3207).
+        smtps_port: also listen on this port with implicit TLS (RFC 8314 section 3.3:
+            TLS from the first byte, no STARTTLS); 0 picks a free port (see
+            :attr:`smtps_port`). Needs ``tls_context``.
         authenticator: offer AUTH PLAIN and LOGIN (RFC 4954), checking credentials with
             it (see :data:`~smtpdsn.server.protocol.Authenticator`).
         auth_require_tls: offer AUTH only after STARTTLS (the default).
@@ -94,6 +100,7 @@ class SMTPServer:
         auth_require_tls: bool = True,
         auth_required: bool = False,
         require_starttls: bool = False,
+        smtps_port: int | None = None,
     ) -> None:
         if max_recipients <= 0:
             raise ValueError(f"max_recipients must be positive, got {max_recipients!r}")
@@ -101,6 +108,8 @@ class SMTPServer:
             raise ValueError(f"timeout must be positive, got {timeout!r}")
         if backlog <= 0:
             raise ValueError(f"backlog must be positive, got {backlog!r}")
+        if smtps_port is not None and tls_context is None:
+            raise ValueError(f"smtps_port={smtps_port!r} needs a tls_context")
         self.handler = handler
         self.host = host
         self.port = port
@@ -115,7 +124,12 @@ class SMTPServer:
         self.auth_require_tls = auth_require_tls
         self.auth_required = auth_required
         self.require_starttls = require_starttls
+        self.smtps_port = smtps_port
+        #: The certificate file clients can trust, when :func:`build_server` made a
+        #: self-signed one (``ServerConfig.tls_self_signed``).
+        self.tls_cert_file: Path | None = None
         self._server: asyncio.Server | None = None
+        self._smtps_server: asyncio.Server | None = None
         #: Called by :meth:`stop` once every connection is closed, to release resources
         #: such as the threads of a Maildir (``Maildir.close``). The handler's ``close()``
         #: (``PluginHandler.close``) is called as well.
@@ -129,18 +143,37 @@ class SMTPServer:
         self.read_buffer = memoryview(bytearray(65536))
 
     async def start(self) -> None:
-        """Listen. Afterwards :attr:`port` is the port actually bound.
+        """Listen (on the SMTPS port too when there is one). Afterwards :attr:`port` and
+        :attr:`smtps_port` are the ports actually bound.
 
         Raises:
-            OSError: the address cannot be bound (in use, not permitted ...).
+            OSError: an address cannot be bound (in use, not permitted ...); nothing is left
+                listening.
         """
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
+        server = await loop.create_server(
             lambda: SMTPProtocol(self), self.host, self.port, backlog=self.backlog
         )
-        self.port = self._server.sockets[0].getsockname()[1]
+        if self.smtps_port is not None:
+            try:
+                self._smtps_server = await loop.create_server(
+                    lambda: SMTPProtocol(self, tls=True),
+                    self.host,
+                    self.smtps_port,
+                    backlog=self.backlog,
+                    ssl=self.tls_context,
+                )
+            except BaseException:
+                server.close()
+                await server.wait_closed()
+                raise
+            self.smtps_port = self._smtps_server.sockets[0].getsockname()[1]
+        self._server = server
+        self.port = server.sockets[0].getsockname()[1]
         self._schedule_sweep(loop)
         log.info("listening on %s:%d", self.host, self.port)
+        if self._smtps_server is not None:
+            log.info("listening on %s:%d (SMTPS, implicit TLS)", self.host, self.smtps_port)
 
     def _schedule_sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         self._sweeper = loop.call_later(min(1.0, self.timeout / 4), self._sweep, loop)
@@ -168,7 +201,10 @@ class SMTPServer:
         if self._server is None:
             return
         server, self._server = self._server, None
+        smtps, self._smtps_server = self._smtps_server, None
         server.close()
+        if smtps is not None:
+            smtps.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
         bye = Reply(421, "4.3.2", f"{self.hostname} Service shutting down, closing connection")
@@ -182,6 +218,8 @@ class SMTPServer:
         for proto in list(self.connections):
             proto.close_with(bye)
         await server.wait_closed()
+        if smtps is not None:
+            await smtps.wait_closed()
         # Without waiting: a hung plain hook's daemon thread must not keep us from stopping.
         close = getattr(self.handler, "close", None)
         if callable(close):
@@ -215,6 +253,22 @@ class ServerConfig:
     #: batch (group commit). One costs the least CPU per message (larger batches, no
     #: contention); more keep several fsyncs in flight on a slow disk.
     maildir_writers: int = 1
+    #: A PEM certificate chain and its key: STARTTLS is offered (RFC 3207). Both or neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Make a self-signed certificate for :attr:`hostname` at start instead (needs the
+    #: ``tls`` extra); it is written to :attr:`tls_self_signed_dir`, or to a temporary
+    #: directory removed when the server stops, and its path is logged and kept in
+    #: ``SMTPServer.tls_cert_file``.
+    tls_self_signed: bool = False
+    tls_self_signed_dir: Path | None = None
+    #: Also listen on this port with implicit TLS (RFC 8314); needs a certificate.
+    smtps_port: int | None = None
+    #: ``(user, password)`` pairs accepted by AUTH PLAIN and LOGIN (RFC 4954).
+    auth: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    #: Offer AUTH before TLS too; by default it is offered only after STARTTLS or on the
+    #: SMTPS port (a client trying earlier gets ``538 5.7.11``).
+    auth_insecure: bool = False
 
 
 def _reporting_mta(hostname: str, bounces: bool) -> str:
@@ -240,7 +294,20 @@ def build_server(config: ServerConfig) -> SMTPServer:
 
     Raises:
         OSError: the Maildir cannot be created.
+        ValueError: the TLS or AUTH settings do not fit together, or the certificate
+            cannot be loaded (:class:`~smtpdsn.server.tlsauth.TLSConfigError`).
+        smtpdsn.server.selfsigned.SelfSignedError: ``tls_self_signed`` without the
+            ``cryptography`` package.
     """
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise ValueError("a TLS certificate needs its key, and a key its certificate")
+    if config.tls_self_signed and config.tls_cert is not None:
+        raise ValueError("give either a TLS certificate and key or tls_self_signed, not both")
+    tls_on = config.tls_self_signed or config.tls_cert is not None
+    if config.smtps_port is not None and not tls_on:
+        raise ValueError(f"smtps_port={config.smtps_port!r} needs a TLS certificate")
+    if config.auth and not (tls_on or config.auth_insecure):
+        raise ValueError("AUTH is offered only over TLS: give a certificate, or auth_insecure")
     rules = config.rules if config.rules is not None else parse_rules(DEFAULT_RULES, "<default>")
     plugins = [*config.plugins, RulesPlugin(rules)]
     hostname = config.hostname or socket.gethostname() or "localhost"
@@ -275,6 +342,7 @@ def build_server(config: ServerConfig) -> SMTPServer:
             return named
 
         deliver = deliver_to_maildir
+    tls_context, cert_file, cleanup = _tls_context(config, hostname)
     handler = PluginHandler(plugins, timeout=config.plugin_timeout, deliver=deliver)
     handler.failure_reply = delivery_failure_reply
     server = SMTPServer(
@@ -286,10 +354,47 @@ def build_server(config: ServerConfig) -> SMTPServer:
         timeout=config.timeout,
         max_recipients=config.max_recipients,
         backlog=config.backlog,
+        tls_context=tls_context,
+        smtps_port=config.smtps_port,
+        authenticator=CredentialsAuthenticator(config.auth) if config.auth else None,
+        auth_require_tls=not config.auth_insecure,
     )
+    server.tls_cert_file = cert_file
+    if cleanup is not None:
+        server.on_stop.append(cleanup)
     if config.maildir is not None:
         server.on_stop.append(maildir.close)
     return server
+
+
+def _tls_context(
+    config: ServerConfig, hostname: str
+) -> tuple[ssl.SSLContext | None, Path | None, Callable[[], None] | None]:
+    """The TLS context ``config`` asks for, the self-signed certificate's path (or None),
+    and what removes its temporary directory when the server stops (or None)."""
+    if config.tls_cert is not None and config.tls_key is not None:
+        return load_tls_context(config.tls_cert, config.tls_key), None, None
+    if not config.tls_self_signed:
+        return None, None, None
+    from .selfsigned import make_self_signed
+
+    directory = config.tls_self_signed_dir
+    temporary = directory is None
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="smtpdsn-tls-"))
+    try:
+        cert, key = make_self_signed(hostname, directory)
+        context = load_tls_context(cert, key)
+    except BaseException:
+        if temporary:
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
+    log.info("TLS: self-signed certificate for %s: %s", hostname, cert)
+
+    def remove() -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    return context, cert, remove if temporary else None
 
 
 async def serve(config: ServerConfig, *, ready: asyncio.Event | None = None) -> None:

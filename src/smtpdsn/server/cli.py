@@ -8,10 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import importlib.util
 import logging
+import socket
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 __all__ = ["add_arguments", "load_plugin", "run"]
 
@@ -114,6 +118,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "deliveries waiting as one batch (default: 1, the least CPU per message; more for "
         "a disk with slow fsyncs)",
     )
+    tls = parser.add_argument_group("TLS and AUTH")
+    tls.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="PEM certificate chain: STARTTLS is offered (RFC 3207); needs --tls-key",
+    )
+    tls.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
+    tls.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="make a self-signed certificate for --hostname, localhost, 127.0.0.1 and ::1 "
+        "at start (the smtpdsn[tls] extra); its path is printed so clients can trust it",
+    )
+    tls.add_argument(
+        "--smtps-port",
+        metavar="PORT",
+        type=_port,
+        help="also listen on PORT with implicit TLS (SMTPS, RFC 8314; 0: any)",
+    )
+    tls.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        action="append",
+        default=[],
+        help="accept AUTH PLAIN and LOGIN with these credentials (repeatable); offered only "
+        "after STARTTLS or on the SMTPS port",
+    )
+    tls.add_argument(
+        "--auth-insecure",
+        action="store_true",
+        help="offer AUTH before TLS too (credentials in clear text: tests only)",
+    )
     parser.add_argument(
         "--loop",
         choices=("auto", "asyncio", "uvloop"),
@@ -181,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rules = load_rules(args.rules) if args.rules else None
         plugins = [load_plugin(spec) for spec in args.plugin]
+        tls = _tls_options(args)
     except (RulesError, ValueError) as exc:
         print(f"smtpdsn serve: error: {exc}", file=sys.stderr)
         return 2
@@ -203,7 +240,25 @@ def run(args: argparse.Namespace) -> int:
         max_recipients=args.max_recipients,
         backlog=getattr(args, "backlog", 1024),
         maildir_writers=getattr(args, "maildir_writers", 1),
+        **tls,
     )
+    temporary = None
+    if getattr(args, "tls_self_signed", False):
+        from .selfsigned import SelfSignedError, make_self_signed
+
+        temporary = tempfile.TemporaryDirectory(prefix="smtpdsn-tls-")
+        hostname = args.hostname or socket.gethostname() or "localhost"
+        try:
+            config.tls_cert, config.tls_key = make_self_signed(hostname, Path(temporary.name))
+        except (SelfSignedError, OSError) as exc:
+            temporary.cleanup()
+            print(f"smtpdsn serve: error: {exc}", file=sys.stderr)
+            return 2
+        config.tls_self_signed = False
+        print(f"smtpdsn serve: TLS certificate: {config.tls_cert}", flush=True)
+        logging.getLogger("smtpdsn.server").info(
+            "TLS: self-signed certificate for %s: %s", hostname, config.tls_cert
+        )
     try:
         if loop_factory is None:
             asyncio.run(serve(config))
@@ -215,7 +270,54 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
     return 0
+
+
+def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ServerConfig fields of the TLS and AUTH options, checked.
+
+    Raises:
+        ValueError: options that do not fit together, or a certificate or key that cannot
+            be loaded (the message names the file).
+    """
+    from .tlsauth import load_tls_context, parse_credential
+
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    self_signed = getattr(args, "tls_self_signed", False)
+    smtps_port = getattr(args, "smtps_port", None)
+    auth = [parse_credential(spec) for spec in getattr(args, "auth", [])]
+    insecure = getattr(args, "auth_insecure", False)
+    if (cert is None) != (key is None):
+        given, missing = ("--tls-cert", "--tls-key") if key is None else ("--tls-key", "--tls-cert")
+        raise ValueError(f"{given} needs {missing} as well")
+    if cert is not None and self_signed:
+        raise ValueError("give either --tls-cert/--tls-key or --tls-self-signed, not both")
+    if cert is not None and key is not None:
+        load_tls_context(cert, key)  # a bad file is an error now, not at the first STARTTLS
+    elif self_signed and importlib.util.find_spec("cryptography") is None:
+        from .selfsigned import MISSING_EXTRA
+
+        raise ValueError(MISSING_EXTRA)
+    tls_on = cert is not None or self_signed
+    if smtps_port is not None and not tls_on:
+        raise ValueError("--smtps-port needs --tls-cert/--tls-key or --tls-self-signed")
+    if auth and not tls_on and not insecure:
+        raise ValueError(
+            "--auth is offered only over TLS: add --tls-cert/--tls-key or --tls-self-signed, "
+            "or --auth-insecure"
+        )
+    if insecure and not auth:
+        raise ValueError("--auth-insecure needs --auth USER:PASSWORD")
+    return {
+        "tls_cert": None if cert is None else Path(cert),
+        "tls_key": None if key is None else Path(key),
+        "smtps_port": smtps_port,
+        "auth": auth,
+        "auth_insecure": insecure,
+    }
 
 
 def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | str | None:

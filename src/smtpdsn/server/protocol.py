@@ -73,9 +73,10 @@ def _one_line(reply: str) -> str:
 
 
 class SMTPProtocol(asyncio.BufferedProtocol):
-    """One client connection of an :class:`~smtpdsn.server.app.SMTPServer`."""
+    """One client connection of an :class:`~smtpdsn.server.app.SMTPServer`; ``tls`` is
+    true on the SMTPS listener, whose transport is TLS from the start (RFC 8314)."""
 
-    def __init__(self, server: SMTPServer) -> None:
+    def __init__(self, server: SMTPServer, *, tls: bool = False) -> None:
         self.server = server
         self.handler: PluginHandler = server.handler
         self.conn = ServerConnection(
@@ -84,6 +85,7 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             max_recipients=server.max_recipients,
             smtputf8=server.enable_smtputf8,
             starttls=server.tls_context is not None,
+            tls=tls,
             auth_mechanisms=("PLAIN", "LOGIN") if server.authenticator is not None else (),
             auth_require_tls=server.auth_require_tls,
             auth_required=server.auth_required,
@@ -101,6 +103,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         self._write_paused = False
         self._read_paused = False
         self._close_after_reply = False
+        #: Between ``220`` to STARTTLS and the core's ``tls_started()``: what the client
+        #: sends over TLS meanwhile (its EHLO may come with its last handshake message).
+        self._tls_early: list[bytes] | None = None
         self._loop = asyncio.get_event_loop()
 
     # -- asyncio.Protocol ------------------------------------------------------------------
@@ -110,6 +115,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         self.session.peer = peer
         self.peer_name = format_peer(peer)
+        if self.conn.tls:
+            self.session.ssl = transport.get_extra_info("ssl_object")
         self.last_activity = self._loop.time()
         self.server.connections.add(self)
         self._process()
@@ -126,6 +133,9 @@ class SMTPProtocol(asyncio.BufferedProtocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_activity = self._loop.time()
+        if self._tls_early is not None:
+            self._tls_early.append(data)
+            return
         self.conn.receive_data(data)
         if not self.busy:
             self._process()
@@ -133,10 +143,15 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             self._pause()  # a client pipelining past a request that takes time
 
     def eof_received(self) -> bool:
+        if self._tls_early is not None:
+            self._tls_early.append(b"")  # the end, after what came before it
+            return False
         self.conn.receive_data(b"")
         if not self.busy:
             self._process()
-        return True  # keep the transport open to send the replies still due
+        # Keep the transport open to send the replies still due (a TLS transport closes
+        # anyway and asyncio warns about the True).
+        return not self.conn.tls
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
@@ -303,17 +318,22 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         transport = self.transport
         assert context is not None and transport is not None
         self.busy = True
+        # Stop reading now: the client's handshake must reach the TLS layer, not the core.
+        transport.pause_reading()
+        self._tls_early = []
 
         async def upgrade() -> None:
             try:
                 new = await self._loop.start_tls(transport, self, context, server_side=True)
             except (OSError, ssl.SSLError, ConnectionError) as exc:
                 log.info("%s TLS handshake failed: %s", self.peer_name, exc)
+                self._tls_early = None
                 self.conn.close()
                 transport.abort()
                 return
             finally:
                 self.busy = False
+            early, self._tls_early = self._tls_early or [], None
             if new is None:
                 self.conn.close()
                 return
@@ -325,6 +345,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             self.session.login_data = None
             self.envelope = Envelope()
             self.conn.tls_started()
+            for data in early:  # sent over TLS already: not discarded (RFC 3207 section 4.2)
+                self.conn.receive_data(data)
             self.last_activity = self._loop.time()
             self._process()
 
