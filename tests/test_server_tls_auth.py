@@ -211,6 +211,7 @@ def test_config_refuses_auth_without_tls_or_insecure() -> None:
 def test_smtps_port_speaks_tls_from_the_first_byte(tmp_path: Path) -> None:
     config = tls_config(tmp_path, auth=[("u", "p")], smtps_port=0)
     with ServerThread(config=config) as st:
+        listener = st.server._smtps_server
         cert, smtps = st.server.tls_cert_file, st.server.smtps_port
         assert cert is not None and smtps not in (None, 0, st.port)
         assert smtps is not None
@@ -225,8 +226,9 @@ def test_smtps_port_speaks_tls_from_the_first_byte(tmp_path: Path) -> None:
         with smtplib.SMTP("127.0.0.1", st.port, timeout=10) as client:
             assert client.noop() == (250, b"2.0.0 OK")
     assert len(message_files(tmp_path / "maildir")) == 1
-    with pytest.raises(OSError):  # stopped with the server
-        socket.create_connection(("127.0.0.1", smtps), timeout=2).close()
+    # Stopped with the server (asked of the listener: on a shared machine another process
+    # may bind the freed port number at once, so a refused connection proves nothing).
+    assert listener is not None and not listener.is_serving()
 
 
 @needs_cryptography
