@@ -63,6 +63,12 @@ _CODE_TAG: Final = re.compile(r"([0-9]+)-([0-9]*\.[0-9.]*)")
 _THEN_TAG: Final = re.compile(r"(bounce|delay)-([0-9.]+)", re.IGNORECASE)
 
 
+def _short(text: str, limit: int = 24) -> str:
+    """``text``, cut to ``limit`` characters with ``...`` (a reply names what it refuses,
+    but a long address must not make a long reply)."""
+    return text if len(text) <= limit else text[: limit - 4] + "..."
+
+
 class FailureTagError(DSNError):
     """A tag in the shape of a failure tag whose values do not make sense.
 
@@ -73,8 +79,7 @@ class FailureTagError(DSNError):
     def __init__(self, tag: str, problem: str) -> None:
         self.tag = tag
         self.problem = problem
-        shown = tag if len(tag) <= 64 else tag[:60] + "..."
-        super().__init__(f"Address failure tag {shown!r}: {problem}")
+        super().__init__(f"Address failure tag {_short(tag, 64)!r}: {problem}")
 
     @property
     def reply(self) -> Reply:
@@ -102,7 +107,8 @@ def _status(tag: str, text: str) -> EnhancedStatus:
         return EnhancedStatus.parse(text)
     except ValueError:
         raise FailureTagError(
-            tag, f"{text!r} is not an enhanced status code such as 5.1.1 (RFC 3463 section 2)"
+            tag,
+            f"{_short(text)!r} is not an enhanced status code such as 5.1.1 (RFC 3463 section 2)",
         ) from None
 
 
@@ -140,8 +146,8 @@ def parse_failure_tag(local_part: str) -> FailureTag | None:
         except DSNError:
             raise FailureTagError(
                 tag,
-                f"reply code {code_text} is not valid (a 4xx or 5xx code whose second digit "
-                "is 0-5, RFC 5321 section 4.2)",
+                f"reply code {_short(code_text)} is not valid (a 4xx or 5xx code whose second "
+                "digit is 0-5, RFC 5321 section 4.2)",
             ) from None
         status = _status(tag, status_text)
         if code < 400:
