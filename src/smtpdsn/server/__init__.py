@@ -11,6 +11,9 @@ importing the package loads its names on first use.
 * :class:`SMTPServer`, :class:`ServerConfig`, :func:`build_server`, :func:`serve`
   (``smtpdsn.server.app``), :class:`Maildir` and the rules (``RulesPlugin``,
   ``load_rules``, ``DEFAULT_RULES``).
+* :class:`AddressRulesPlugin` and :func:`parse_failure_tag`
+  (``smtpdsn.server.address_rules``): failures named in the address
+  (``bob+550-5.1.1@example.test``).
 * :class:`Then` and :func:`build_bounce` (``smtpdsn.server.bounce``): accept a recipient,
   then bounce or delay it with a DSN.
 """
@@ -21,6 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .address_rules import AddressRulesPlugin, FailureTag, FailureTagError, parse_failure_tag
     from .app import ServerConfig, SMTPServer, build_server, serve
     from .bounce import Then, build_bounce
     from .handler import PluginHandler
@@ -32,8 +36,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_RULES",
+    "AddressRulesPlugin",
     "DSNEnvelope",
     "Envelope",
+    "FailureTag",
+    "FailureTagError",
     "HookResult",
     "Maildir",
     "Plugin",
@@ -50,11 +57,16 @@ __all__ = [
     "build_bounce",
     "build_server",
     "load_rules",
+    "parse_failure_tag",
     "parse_rules",
     "serve",
 ]
 
 _WHERE = {
+    "AddressRulesPlugin": "address_rules",
+    "FailureTag": "address_rules",
+    "FailureTagError": "address_rules",
+    "parse_failure_tag": "address_rules",
     "DEFAULT_RULES": "rules",
     "DSNEnvelope": "session",
     "Envelope": "session",

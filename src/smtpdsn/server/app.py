@@ -27,6 +27,7 @@ from ..reply import Reply
 from ..report import InvalidReportError
 from ..report.checks import host_name
 from ..smtp import DEFAULT_MAX_RECIPIENTS
+from .address_rules import AddressRulesPlugin
 from .bounce import build_bounce
 from .handler import PluginHandler
 from .maildir import Maildir, delivery_failure_reply
@@ -269,6 +270,9 @@ class ServerConfig:
     #: Offer AUTH before TLS too; by default it is offered only after STARTTLS or on the
     #: SMTPS port (a client trying earlier gets ``538 5.7.11``).
     auth_insecure: bool = False
+    #: Failures named in the address (``bob+550-5.1.1@example.test``), asked after the
+    #: rules when no rule matched (:mod:`~smtpdsn.server.address_rules`).
+    address_rules: bool = True
 
 
 def _reporting_mta(hostname: str, bounces: bool) -> str:
@@ -284,7 +288,9 @@ def _reporting_mta(hostname: str, bounces: bool) -> str:
 
 
 def build_server(config: ServerConfig) -> SMTPServer:
-    """The server for ``config``: its plugins, then the rules, delivering to the Maildir.
+    """The server for ``config``: its plugins, then the rules, then (unless
+    ``config.address_rules`` is False) the failures named in the address, delivering to the
+    Maildir.
 
     A recipient that a rule (``then = "bounce"`` / ``"delay"``) or a plugin marked in
     ``envelope.dsn_then`` gets a DSN (:func:`~smtpdsn.server.bounce.build_bounce`), stored
@@ -310,8 +316,11 @@ def build_server(config: ServerConfig) -> SMTPServer:
         raise ValueError("AUTH is offered only over TLS: give a certificate, or auth_insecure")
     rules = config.rules if config.rules is not None else parse_rules(DEFAULT_RULES, "<default>")
     plugins = [*config.plugins, RulesPlugin(rules)]
+    if config.address_rules:
+        plugins.append(AddressRulesPlugin())
     hostname = config.hostname or socket.gethostname() or "localhost"
-    reporting_mta = _reporting_mta(hostname, any(rule.then for rule in rules))
+    bounces = config.address_rules or any(rule.then for rule in rules)
+    reporting_mta = _reporting_mta(hostname, bounces)
     deliver = None
     if config.maildir is not None:
         maildir = Maildir(config.maildir, writers=config.maildir_writers)

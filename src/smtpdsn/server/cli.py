@@ -65,6 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print the built-in rules as a rules file to start from, and exit",
     )
     parser.add_argument(
+        "--no-address-rules",
+        dest="address_rules",
+        action="store_false",
+        help="do not read failures named in the address (bob+550-5.1.1@example.test), "
+        "which are asked after the rules by default",
+    )
+    parser.add_argument(
         "--maildir", metavar="DIR", default="maildir", help="Maildir for accepted messages"
     )
     parser.add_argument(
@@ -240,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         max_recipients=args.max_recipients,
         backlog=getattr(args, "backlog", 1024),
         maildir_writers=getattr(args, "maildir_writers", 1),
+        address_rules=getattr(args, "address_rules", True),
         **tls,
     )
     temporary = None
