@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 import smtplib
 import threading
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from smtpdsn.testing import (
     enhanced_status_of,
     replies_of,
 )
+from tests.support import ROOT
 
 pytest_plugins = ["pytester"]
 
@@ -423,3 +425,12 @@ def test_helpers_read_aiosmtplib_exceptions_and_replies() -> None:
         assert_refused(refused, "2.0.0")
     with pytest.raises(TypeError, match="cannot read an SMTP reply from int 42"):
         replies_of(42)
+
+
+def test_the_docs_example_runs_as_written(pytester: pytest.Pytester) -> None:
+    doc = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"```python\n(.*?)```", doc, re.DOTALL)
+    pytester.makepyfile(test_docs_example=example)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=example.count("\ndef test_"))
+    assert example.count("\ndef test_") == 5
