@@ -434,3 +434,16 @@ def test_the_docs_example_runs_as_written(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error")
     result.assert_outcomes(passed=example.count("\ndef test_"))
     assert example.count("\ndef test_") == 5
+
+
+def test_rules_changed_mid_connection_apply_to_the_next_command(server: SMTPTestServer) -> None:
+    with smtplib.SMTP(server.host, server.port) as client:
+        client.ehlo()
+        assert client.mail(SENDER)[0] == 250
+        assert client.rcpt("unknown@example.test")[0] == 550
+        server.rules("")  # no rules: every address accepted
+        assert client.rcpt("unknown@example.test")[0] == 250
+        server.add_rule(recipient="bob@*", verdict="DENYSOFT", code=451, status="4.7.1")
+        code, text = client.rcpt("bob@example.test")
+    assert_refused((code, text), "4.7.1", code=451)
+    assert server.current_rules[0].pattern == "bob@*"

@@ -254,6 +254,10 @@ class SMTPTestServer:
         if self._maildir is not None:
             self.server.on_stop.append(self._maildir.close)
         self.server.handler.deliver = self._deliver
+        found = [p for p in self.server.handler.runner.plugins if isinstance(p, RulesPlugin)]
+        if not found:  # pragma: no cover - build_server always adds one
+            raise RuntimeError("build_server made a server without a RulesPlugin")
+        self._rules_plugin: RulesPlugin = found[-1]
         self.server.on_reply = self._on_reply
         self._reporting_mta = self.server.hostname
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -333,8 +337,13 @@ class SMTPTestServer:
     def _on_loop(self, call: Callable[[], _T]) -> _T:
         """Run ``call`` on the server's loop (at once when not started) and return its
         result."""
-        loop = self._loop
-        if loop is None or loop.is_closed() or not loop.is_running():
+        loop, thread = self._loop, self._thread
+        if (
+            loop is None
+            or loop.is_closed()
+            or not loop.is_running()
+            or threading.current_thread() is thread  # called from a plugin, on the loop
+        ):
             return call()
         done: Future[_T] = Future()
 
@@ -383,10 +392,14 @@ class SMTPTestServer:
 
     def _set_rules(self, rules: list[Rule]) -> None:
         def swap() -> None:
+            # A new runner with a new rules plugin in place of the old one (fresh counters);
+            # the other plugins build_server added are kept as they are.
             handler = self.server.handler
             old: PluginRunner = handler.runner
-            plugins = [RulesPlugin(rules) if isinstance(p, RulesPlugin) else p for p in old.plugins]
+            new_plugin = type(self._rules_plugin)(rules)
+            plugins = [new_plugin if p is self._rules_plugin else p for p in old.plugins]
             handler.runner = PluginRunner(plugins, timeout=old.timeout)
+            self._rules_plugin = new_plugin
             old.close()
 
         with self._lock:
