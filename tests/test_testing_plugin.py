@@ -167,6 +167,36 @@ def test_two(smtpdsn_server_session):
     result.assert_outcomes(passed=2)
 
 
+def test_the_fixture_takes_arguments_by_indirect_parametrization(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_user="""
+import smtplib
+import pytest
+from smtpdsn.testing import assert_refused
+
+RULES = '[[rule]]\\nrecipient = "*@blocked.example"\\nverdict = "DENY"\\ncode = 550\\nstatus = "5.7.1"\\n'
+
+@pytest.mark.parametrize("smtpdsn_server", [{"rules": RULES, "max_messages": 2}], indirect=True)
+def test_custom(smtpdsn_server, tmp_path):
+    with smtplib.SMTP(smtpdsn_server.host, smtpdsn_server.port) as client:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as caught:
+            client.sendmail("a@example.test", ["x@blocked.example"], b"x")
+        client.sendmail("a@example.test", ["unknown@example.test"], b"x")  # not a rule here
+    assert_refused(caught.value, "5.7.1")
+    assert len(smtpdsn_server.messages) == 1
+
+@pytest.mark.parametrize("smtpdsn_server", ["not a dict"], indirect=True)
+def test_bad(smtpdsn_server):
+    pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*parametrize smtpdsn_server with a dict*"])
+
+
 def test_the_server_class_is_not_collected_as_a_test() -> None:
     assert SMTPTestServer.__test__ is False
 

@@ -8,12 +8,19 @@ test once smtpdsn is installed:
   pytest-xdist); call its ``reset()`` where a test needs a clean slate.
 
 Both listen on a free loopback port and run on their own thread, so plain and ``async``
-tests (pytest-asyncio, anyio) use them alike. See docs/testing.md.
+tests (pytest-asyncio, anyio) use them alike. ``smtpdsn_server`` takes the keyword
+arguments of :class:`~smtpdsn.testing.SMTPTestServer` by indirect parametrization::
+
+    @pytest.mark.parametrize("smtpdsn_server", [{"rules": RULES}], indirect=True)
+    def test_x(smtpdsn_server): ...
+
+See docs/testing.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -23,9 +30,17 @@ __all__ = ["smtpdsn_server", "smtpdsn_server_session"]
 
 
 @pytest.fixture
-def smtpdsn_server() -> Iterator[SMTPTestServer]:
-    """An SMTP server with ``smtpdsn serve``'s default rules, for this test only."""
-    with SMTPTestServer() as server:
+def smtpdsn_server(request: pytest.FixtureRequest) -> Iterator[SMTPTestServer]:
+    """An SMTP server for this test only: ``smtpdsn serve``'s default rules, or the
+    :class:`~smtpdsn.testing.SMTPTestServer` arguments given by indirect parametrization
+    (a dict)."""
+    options: Any = getattr(request, "param", {})
+    if not isinstance(options, dict):
+        raise TypeError(
+            "parametrize smtpdsn_server with a dict of SMTPTestServer arguments, such as "
+            f"{{'rules': '...'}}; got {options!r}"
+        )
+    with SMTPTestServer(**options) as server:
         yield server
 
 
