@@ -176,7 +176,13 @@ import smtplib
 import pytest
 from smtpdsn.testing import assert_refused
 
-RULES = '[[rule]]\\nrecipient = "*@blocked.example"\\nverdict = "DENY"\\ncode = 550\\nstatus = "5.7.1"\\n'
+RULES = '''
+[[rule]]
+recipient = "*@blocked.example"
+verdict = "DENY"
+code = 550
+status = "5.7.1"
+'''
 
 @pytest.mark.parametrize("smtpdsn_server", [{"rules": RULES, "max_messages": 2}], indirect=True)
 def test_custom(smtpdsn_server, tmp_path):
