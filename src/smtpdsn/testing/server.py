@@ -29,6 +29,7 @@ With ``maildir=PATH`` every message (and DSN) is also stored in that Maildir, as
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.policy
 import json
 import threading
@@ -245,9 +246,13 @@ class SMTPTestServer:
         self._received: weakref.WeakKeyDictionary[Envelope, ReceivedEnvelope] = (
             weakref.WeakKeyDictionary()
         )
-        cfg = config if config is not None else ServerConfig()
-        cfg.host, cfg.port, cfg.maildir = host, port, None
-        cfg.rules = self._initial_rules
+        cfg = dataclasses.replace(
+            config if config is not None else ServerConfig(),
+            host=host,
+            port=port,
+            maildir=None,  # stored by _deliver, in memory and in its own Maildir
+            rules=self._initial_rules,
+        )
         cfg.hostname = cfg.hostname or _HOSTNAME
         self.server: SMTPServer = build_server(cfg)
         self._maildir = Maildir(Path(maildir)) if maildir is not None else None
