@@ -26,7 +26,7 @@ from typing import Any
 from ..reply import Reply
 from ..report import InvalidReportError
 from ..report.checks import host_name
-from ..smtp import DEFAULT_MAX_RECIPIENTS
+from ..smtp import DEFAULT_MAX_RECIPIENTS, Request
 from .address_rules import AddressRulesPlugin
 from .bounce import build_bounce
 from .handler import PluginHandler
@@ -140,6 +140,11 @@ class SMTPServer:
         #: The requests being decided (tasks), so that :meth:`stop` can wait for them.
         self.tasks: set[asyncio.Future[Any]] = set()
         self._sweeper: asyncio.TimerHandle | None = None
+        #: Called with ``(protocol, verb, reply, request)`` for every reply sent to a
+        #: client (``request`` is None when the protocol core answered by itself, e.g. a
+        #: syntax error or RSET), on the server's loop; :mod:`smtpdsn.testing` records
+        #: its transcript with it. None (the default) costs nothing.
+        self.on_reply: Callable[[SMTPProtocol, str, Reply, Request | None], None] | None = None
         #: Where the connections' reads land (see ``SMTPProtocol.get_buffer``).
         self.read_buffer = memoryview(bytearray(65536))
 

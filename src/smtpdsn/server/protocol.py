@@ -189,6 +189,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
                 if isinstance(event, Answered):
                     if log.isEnabledFor(logging.INFO):
                         log.info("%s %s %s", self.peer_name, event.verb, _one_line(event.reply))
+                    if self.server.on_reply is not None:
+                        self._record(event.verb, event.reply, None)
                     if conn.mail is None and self.envelope.mail_from is not None:
                         self.envelope = Envelope()  # RSET, or a refused message
                     continue
@@ -276,6 +278,8 @@ class SMTPProtocol(asyncio.BufferedProtocol):
             reply = _with_status(reply, event.verb)
         close = close or self._close_after_reply
         sent = self.conn.send_reply(reply, close=close)
+        if self.server.on_reply is not None:
+            self._record(event.verb, sent, event)
         if isinstance(event, MessageReceived):
             self.envelope = Envelope()  # the transaction is over, delivered or not
         if log.isEnabledFor(logging.INFO):
@@ -285,6 +289,17 @@ class SMTPProtocol(asyncio.BufferedProtocol):
         if isinstance(event, AuthRequest) and sent.is_success:
             self.session.authenticated = True
             self.session.login_data = event.username
+
+    def _record(self, verb: str, reply: Reply, event: Request | None) -> None:
+        """Tell the server's ``on_reply`` recorder (the test server's transcript) about a
+        reply; a failing recorder is logged, never felt by the client."""
+        record = self.server.on_reply
+        if record is None:
+            return
+        try:
+            record(self, verb, reply, event)
+        except Exception:
+            log.exception("%s the on_reply recorder failed", self.peer_name)
 
     def _flush(self) -> None:
         transport = self.transport
