@@ -267,14 +267,22 @@ class MailView:
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     @cached_property
+    def body_lower(self) -> str | None:
+        """:attr:`body_text` lower-cased when it is ASCII (lowering then keeps every
+        position, so a match in it is a match at the same place in the text); None
+        otherwise. Lowered once for every reader."""
+        text = self.body_text
+        return text.lower() if text.isascii() else None
+
+    @cached_property
     def notice(self) -> str:
         """The body text up to the copy of the original message."""
         text = self.body_text
         # ASCII text lowered keeps every position: the case-sensitive lower-case pattern
         # then finds what the IGNORECASE one finds on the text, faster.
-        ascii_text = text.isascii()
-        marker = _ORIGINAL_MARKER_LOWER if ascii_text else _ORIGINAL_MARKER
-        for m in marker.finditer(text.lower() if ascii_text else text):
+        lowered = self.body_lower
+        marker = _ORIGINAL_MARKER if lowered is None else _ORIGINAL_MARKER_LOWER
+        for m in marker.finditer(text if lowered is None else lowered):
             line = m[0]
             if line.lstrip()[:1] in "-=_*#|" and _NOT_A_MARKER.search(line):
                 continue
