@@ -50,7 +50,6 @@ _REPLY_RE: Final = re.compile(
 # Elsewhere, a reply code followed by what servers put after one: "550 User ...",
 # "550 <addr>...", "550-'Unknown user ..." (an upper-case word, an address, a quote).
 _LOOSE_REPLY_RE: Final = re.compile(r"(?<![\w.:/#-])([245][0-5]\d)[ -]['\"]?(?=<|[A-Z])")
-_SPACES: Final = re.compile(r"\s+")
 
 
 # The SMTP command a failure followed, as MTAs write it (Postfix "in reply to RCPT TO
@@ -103,8 +102,10 @@ def find_command(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """Collapse white space (and line ends) to single spaces."""
-    return _SPACES.sub(" ", text).strip()
+    """Collapse white space (and line ends) to single spaces, trimmed at both ends
+    (``\\s+`` replaced by one space, then stripped: ``str.split`` splits at the same
+    characters, so joining its words is the same string, faster)."""
+    return " ".join(text.split())
 
 
 def clean_address(text: str) -> str:
