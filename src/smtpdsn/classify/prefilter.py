@@ -198,6 +198,9 @@ class KeywordScanner:
         return found
 
 
+_REFERENCE: Final = re.compile(r"\\[1-9]|\(\?P=")
+
+
 def split_alternatives(pattern: str) -> list[str]:
     """``pattern`` cut at its top-level ``|`` (outside groups and character classes).
 
@@ -205,9 +208,8 @@ def split_alternatives(pattern: str) -> list[str]:
     can be searched one by one. A pattern the cut could change (inline flags, group
     references, which number groups across alternatives) is returned whole.
     """
-    if pattern.startswith("(?") and pattern[2:3].isalpha() or re.search(
-        r"\\[1-9]|\(\?P=", pattern
-    ):
+    flags_first = pattern.startswith("(?") and pattern[2:3].isalpha()
+    if flags_first or _REFERENCE.search(pattern):
         return [pattern]
     pieces: list[str] = []
     depth = 0
