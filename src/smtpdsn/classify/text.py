@@ -47,6 +47,8 @@ _REPLY_RE: Final = re.compile(
     r"[ \t]*([245][0-5]\d)(?=[ \-,]|$)(?![ -]?\d{3})",
     re.IGNORECASE | re.MULTILINE,
 )
+# What every reply code is (the patterns here all hold it): no match, no reply code.
+_CODE_RE: Final = re.compile(r"[245][0-5]\d")
 # Elsewhere, a reply code followed by what servers put after one: "550 User ...",
 # "550 <addr>...", "550-'Unknown user ..." (an upper-case word, an address, a quote).
 _LOOSE_REPLY_RE: Final = re.compile(r"(?<![\w.:/#-])([245][0-5]\d)[ -]['\"]?(?=<|[A-Z])")
@@ -188,6 +190,8 @@ def find_reply_code(text: str) -> int | None:
     pairs = _pairs(text)
     if pairs:
         return int(pairs[-1][0])  # the last pair, as for the status
+    if _CODE_RE.search(text) is None:
+        return None  # the cheap pre-check: both patterns below need a code
     m2 = _REPLY_RE.search(text) or _LOOSE_REPLY_RE.search(text)
     if m2 is not None:
         return int(m2[1])
