@@ -2,7 +2,7 @@
 
 Each speed-up replaced a regular expression or a scan with a cheaper one; each test here
 compares the two on generated text: a pattern searched by its top-level alternatives
-(:class:`AnyOf`) against ``re.search``; :func:`one_line` against ``\\s+`` replaced and
+(:class:`AnyOf`, :meth:`Prechecked.found`) against ``re.search``; :func:`one_line` against ``\\s+`` replaced and
 stripped; the notice cut at the original-message marker found from each line break
 against the ``^``-anchored search; the reply code read from the shared pairs against the
 direct scan.
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from smtpdsn.classify.families import FAMILIES
 from smtpdsn.classify.message import _NOT_A_MARKER, _ORIGINAL_MARKER, MailView, load
-from smtpdsn.classify.prefilter import AnyOf, KeywordScanner, split_alternatives
+from smtpdsn.classify.prefilter import AnyOf, KeywordScanner, Prechecked, split_alternatives
 from smtpdsn.classify.providers import PROVIDER_RULES
 from smtpdsn.classify.reasons import PHRASES
 from smtpdsn.classify.text import (
@@ -35,6 +35,7 @@ ALL_PATTERNS = (
     + [r.hosts for r in PROVIDER_RULES]
 )
 ROWS = [(p, re.compile(p), AnyOf(p)) for p in ALL_PATTERNS]
+CHECKED = [Prechecked(p) for p in ALL_PATTERNS]
 KEYS = sorted({k for _, _, row in ROWS for keys, _, _ in row.alternatives if keys for k in keys})
 SCANNER = KeywordScanner(KEYS)
 
@@ -78,8 +79,10 @@ WORDS = st.sampled_from(
        .map("".join))
 def test_any_of_matches_exactly_when_the_whole_pattern_does(text: str) -> None:
     present = SCANNER.present(text)
-    for pattern, plain, row in ROWS:
-        assert row.matches(text, present) is (plain.search(text) is not None), pattern
+    for (pattern, plain, row), checked in zip(ROWS, CHECKED, strict=True):
+        expected = plain.search(text) is not None
+        assert row.matches(text, present) is expected, pattern
+        assert checked.found(text) is expected, pattern
 
 
 @settings(max_examples=500, deadline=None)

@@ -123,11 +123,36 @@ def literal_factors(pattern: str) -> tuple[str, ...] | None:
 class Prechecked:
     """A compiled pattern with its keyword pre-check: ``search`` is ``re.search`` exactly."""
 
-    __slots__ = ("keys", "pattern")
+    __slots__ = ("_alternatives", "keys", "pattern")
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self.pattern: re.Pattern[str] = re.compile(pattern, flags)
         self.keys = literal_factors(pattern) if flags == 0 else None
+        self._alternatives = (
+            None if flags else tuple(
+                (tuple(keys) if keys is not None else None, plain, piece)
+                for keys, plain, piece in AnyOf(pattern).alternatives
+            )
+        )
+
+    def found(self, text: str) -> bool:
+        """``search(text) is not None``, searching only the top-level alternatives whose
+        keywords are in ``text`` (a plain-literal one found needs no search)."""
+        alternatives = self._alternatives
+        if alternatives is None:
+            return self.pattern.search(text) is not None
+        for keys, plain, pattern in alternatives:
+            if keys is not None:
+                for key in keys:
+                    if key in text:
+                        break
+                else:
+                    continue
+                if plain:
+                    return True
+            if pattern.search(text) is not None:
+                return True
+        return False
 
     def search(self, text: str) -> re.Match[str] | None:
         keys = self.keys
