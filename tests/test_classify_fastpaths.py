@@ -2,10 +2,10 @@
 
 Each speed-up replaced a regular expression or a scan with a cheaper one; each test here
 compares the two on generated text: a pattern searched by its top-level alternatives
-(:class:`AnyOf`, :meth:`Prechecked.found`) against ``re.search``; :func:`one_line` against ``\\s+`` replaced and
-stripped; the notice cut at the original-message marker found from each line break
-against the ``^``-anchored search; the reply code read from the shared pairs against the
-direct scan.
+(:class:`AnyOf`, :meth:`Prechecked.found`) against ``re.search``; :func:`one_line`
+against ``\\s+`` replaced and stripped; the notice cut at the original-message marker
+found from each line break against the ``^``-anchored search; the reply code read from
+the shared pairs against the direct scan.
 """
 
 from __future__ import annotations
