@@ -5,7 +5,8 @@ compares the two on generated text: a pattern searched by its top-level alternat
 (:class:`AnyOf`, :meth:`Prechecked.found`) against ``re.search``; :func:`one_line`
 against ``\\s+`` replaced and stripped; the notice cut at the original-message marker
 found from each line break against the ``^``-anchored search; the reply code read from
-the shared pairs against the direct scan.
+the shared pairs against the direct scan; the complaint signs searched in the lowered body
+against the IGNORECASE search.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smtpdsn.classify.detectors.arf import _SCAN, _TEXT_SIGNS, _text_signs
 from smtpdsn.classify.families import FAMILIES
 from smtpdsn.classify.message import _NOT_A_MARKER, _ORIGINAL_MARKER, MailView, load
 from smtpdsn.classify.prefilter import AnyOf, KeywordScanner, Prechecked, split_alternatives
@@ -139,3 +141,26 @@ def _reply_plain(text: str) -> int | None:
                 max_size=12).map("".join))
 def test_reply_code_from_the_shared_pairs_equals_the_direct_scan(text: str) -> None:
     assert find_reply_code(text) == _reply_plain(text)
+
+
+def _text_signs_plain(view: MailView) -> bool:
+    """The complaint-report signs as the IGNORECASE search over the body's start found them."""
+    text = view.body_text[:_SCAN]
+    lowered = text.lower()
+    if "feedback-type" not in lowered and " report" not in lowered:
+        return False
+    return _TEXT_SIGNS.search(text) is not None
+
+
+SIGN_LINES = st.sampled_from(
+    ["Feedback-Type: abuse", "feedback-type:\tfraud", "FEEDBACK-TYPE:", "This is an email "
+     "abuse report", "this is a COMPLAINT report", "This is an opt-out report", "report",
+     "x", "", "  Feedback-Type: abuse", "Ünïcode İ", "This is an E-mail abuse report"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(SIGN_LINES, max_size=8).map("\n".join))
+def test_complaint_signs_on_the_lowered_body_equal_the_ignorecase_search(body: str) -> None:
+    view = MailView(*load(b"Subject: x\n\n" + body.encode("utf-8")))
+    assert _text_signs(view) is _text_signs_plain(view)
