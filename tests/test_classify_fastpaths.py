@@ -6,11 +6,13 @@ compares the two on generated text: a pattern searched by its top-level alternat
 against ``\\s+`` replaced and stripped; the notice cut at the original-message marker
 found from each line break against the ``^``-anchored search; the reply code read from
 the shared pairs against the direct scan; the complaint signs searched in the lowered body
-against the IGNORECASE search.
+against the IGNORECASE search; the message Date in the common form read directly against
+the standard library.
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
 
 from hypothesis import given, settings
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 from smtpdsn.classify.detectors.arf import _SCAN, _TEXT_SIGNS, _text_signs
 from smtpdsn.classify.families import FAMILIES
 from smtpdsn.classify.message import _NOT_A_MARKER, _ORIGINAL_MARKER, MailView, load
+from smtpdsn.classify.pipeline import _message_date
 from smtpdsn.classify.prefilter import AnyOf, KeywordScanner, Prechecked, split_alternatives
 from smtpdsn.classify.providers import PROVIDER_RULES
 from smtpdsn.classify.reasons import PHRASES
@@ -164,3 +167,27 @@ SIGN_LINES = st.sampled_from(
 def test_complaint_signs_on_the_lowered_body_equal_the_ignorecase_search(body: str) -> None:
     view = MailView(*load(b"Subject: x\n\n" + body.encode("utf-8")))
     assert _text_signs(view) is _text_signs_plain(view)
+
+
+DAYS = st.sampled_from(["", "Mon, ", "Thu, ", "Sun, "])
+MONTHS = st.sampled_from(["Jan", "Feb", "Apr", "Dec"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(DAYS, st.integers(0, 39), MONTHS, st.integers(900, 2100), st.integers(0, 25),
+       st.integers(0, 61), st.integers(0, 61), st.sampled_from("+-"), st.integers(0, 15),
+       st.sampled_from([0, 30, 45, 59]))
+def test_common_date_form_reads_as_the_standard_library_reads_it(
+    day_name: str, day: int, month: str, year: int, hour: int, minute: int, second: int,
+    sign: str, zone_h: int, zone_m: int,
+) -> None:
+    text = (f"{day_name}{day:02d} {month} {year} {hour:02d}:{minute:02d}:{second:02d} "
+            f"{sign}{zone_h:02d}{zone_m:02d}")
+    try:
+        expected = email.utils.parsedate_to_datetime(text)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        expected = None
+    view = MailView(*load(f"Date: {text}\n\nx".encode()))
+    got = _message_date(view)
+    assert got == expected
+    assert (got.isoformat() if got else None) == (expected.isoformat() if expected else None)
