@@ -158,7 +158,9 @@ def _text_signs_plain(view: MailView) -> bool:
 SIGN_LINES = st.sampled_from(
     ["Feedback-Type: abuse", "feedback-type:\tfraud", "FEEDBACK-TYPE:", "This is an email "
      "abuse report", "this is a COMPLAINT report", "This is an opt-out report", "report",
-     "x", "", "  Feedback-Type: abuse", "Ünïcode İ", "This is an E-mail abuse report"]
+     "x", "", "  Feedback-Type: abuse", "Ünïcode İ", "This is an E-mail abuse report",
+     "this is a delivery status report", "Delivery Status Report", "feedback-type abuse",
+     "This is an abuse", " report"]
 )
 
 

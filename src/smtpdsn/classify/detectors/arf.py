@@ -43,9 +43,12 @@ def _text_signs(view: MailView) -> bool:
             return False
         return _TEXT_SIGNS.search(text) is not None
     # ASCII: the lowered body keeps positions, and the lower-case pattern on it finds
-    # what the IGNORECASE one finds on the text. The pre-check: both signs need a word.
+    # what the IGNORECASE one finds on the text. The pre-check: the field sign needs
+    # "feedback-type:", the sentence "this is a" and " report".
     lowered = lowered[:_SCAN]
-    if "feedback-type" not in lowered and " report" not in lowered:
+    if "feedback-type:" not in lowered and (
+        "this is a" not in lowered or " report" not in lowered
+    ):
         return False
     return _TEXT_SIGNS_LOWER.search(lowered) is not None
 
