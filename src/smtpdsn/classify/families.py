@@ -68,14 +68,14 @@ _SIGNATURE_HEADERS: Final = (
     "X-Failed-Recipients", "X-PowerMTA-VirtualMTA", "X-MS-Exchange-Message-Is-Ndr",
     "Content-Type",
 )
+_SIGNATURE_KEYS: Final = tuple((name, name.lower()) for name in _SIGNATURE_HEADERS)
 
 
 def recognise(view: MailView) -> str:
     """The family name of :data:`FAMILIES` that the message matches ("" for none)."""
     present = view.header_names  # header() only for the fields the message has
-    values = [(name, view.header(name)) for name in _SIGNATURE_HEADERS
-              if name.lower() in present]
-    head = "\n".join(f"{name.lower()}: {value}" for name, value in values if value).lower()
+    values = [(key, view.header(name)) for name, key in _SIGNATURE_KEYS if key in present]
+    head = "\n".join(f"{key}: {value}" for key, value in values if value).lower()
     # The headers first (short, and the surest sign), then the start of the notice.
     for text in (head, view.notice[:1500].lower()):
         for name, keys, pattern in _COMPILED:

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Final
 
 from ..errors import StatusSyntaxError
+from ..report.fields import _common_date
 from ..status import EnhancedStatus
 from .detectors import DETECTORS, Candidate
 from .envelope import envelope_recipients, verp_recipients
@@ -247,6 +248,9 @@ def _message_date(view: MailView) -> datetime | None:
     value = view.header("Date")
     if not value:
         return None
+    common = _common_date(value)  # the form nearly every MTA writes, read directly
+    if common is not None:
+        return common
     try:
         return email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

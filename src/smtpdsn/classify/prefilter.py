@@ -15,7 +15,7 @@ import importlib
 import re
 from typing import Any, Final
 
-__all__ = ["KeywordScanner", "Prechecked", "literal_factors"]
+__all__ = ["AnyOf", "KeywordScanner", "Prechecked", "literal_factors", "split_alternatives"]
 
 #: Factors shorter than this rule out too little to pay for the test.
 MIN_LENGTH: Final = 3
@@ -123,11 +123,36 @@ def literal_factors(pattern: str) -> tuple[str, ...] | None:
 class Prechecked:
     """A compiled pattern with its keyword pre-check: ``search`` is ``re.search`` exactly."""
 
-    __slots__ = ("keys", "pattern")
+    __slots__ = ("_alternatives", "keys", "pattern")
 
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self.pattern: re.Pattern[str] = re.compile(pattern, flags)
         self.keys = literal_factors(pattern) if flags == 0 else None
+        self._alternatives = (
+            None if flags else tuple(
+                (tuple(keys) if keys is not None else None, plain, piece)
+                for keys, plain, piece in AnyOf(pattern).alternatives
+            )
+        )
+
+    def found(self, text: str) -> bool:
+        """``search(text) is not None``, searching only the top-level alternatives whose
+        keywords are in ``text`` (a plain-literal one found needs no search)."""
+        alternatives = self._alternatives
+        if alternatives is None:
+            return self.pattern.search(text) is not None
+        for keys, plain, pattern in alternatives:
+            if keys is not None:
+                for key in keys:
+                    if key in text:
+                        break
+                else:
+                    continue
+                if plain:
+                    return True
+            if pattern.search(text) is not None:
+                return True
+        return False
 
     def search(self, text: str) -> re.Match[str] | None:
         keys = self.keys
@@ -169,17 +194,17 @@ def _trie_pattern(words: list[str]) -> str:
 class KeywordScanner:
     """Which of a fixed set of keywords a text contains, in one regex scan.
 
-    ``present(text)`` equals ``{k for k in keywords if k in text}``: at each position the
-    trie-shaped pattern (in a look-ahead, so every position is tried) matches the longest
-    keyword starting there, and every keyword that is a prefix of it starts there too; a
-    keyword starting elsewhere is found at its own position.
+    ``present(text)`` equals ``{k for k in keywords if k in text}``: the trie-shaped
+    pattern matches the longest keyword starting at a position, and every keyword that
+    is a prefix of it starts there too; the next search starts one character further,
+    so a keyword starting at any other position is found at its own.
     """
 
     __slots__ = ("_pattern", "_prefixes", "keywords")
 
     def __init__(self, keywords: set[str] | frozenset[str] | list[str]) -> None:
         self.keywords = tuple(sorted({k for k in keywords if k}))
-        self._pattern = re.compile(f"(?=({_trie_pattern(list(self.keywords))}))", re.DOTALL)
+        self._pattern = re.compile(_trie_pattern(list(self.keywords)), re.DOTALL)
         known = set(self.keywords)
         self._prefixes: dict[str, frozenset[str]] = {
             k: frozenset(k[:i] for i in range(1, len(k) + 1) if k[:i] in known)
@@ -190,6 +215,108 @@ class KeywordScanner:
         """The keywords that occur in ``text``."""
         found: set[str] = set()
         prefixes = self._prefixes
-        for m in self._pattern.finditer(text):
-            found |= prefixes[m[1]]
+        search = self._pattern.search
+        m = search(text)
+        while m is not None:
+            found |= prefixes[m[0]]
+            m = search(text, m.start() + 1)
         return found
+
+
+_REFERENCE: Final = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def split_alternatives(pattern: str) -> list[str]:
+    """``pattern`` cut at its top-level ``|`` (outside groups and character classes).
+
+    ``A|B`` matches somewhere in a text exactly when ``A`` or ``B`` does, so the pieces
+    can be searched one by one. A pattern the cut could change (inline flags, group
+    references, which number groups across alternatives) is returned whole.
+    """
+    flags_first = pattern.startswith("(?") and pattern[2:3].isalpha()
+    if flags_first or _REFERENCE.search(pattern):
+        return [pattern]
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    i = 0
+    in_class = False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+        elif char == "[":
+            in_class = True
+            # "]" right after "[" or "[^" is a member, not the end of the class
+            if pattern[i + 1 : i + 2] == "^":
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            pieces.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    pieces.append(pattern[start:])
+    return pieces
+
+
+def _literal(pattern: str) -> str | None:
+    """The string ``pattern`` matches when it is a plain literal (``amazonses\\.com``)."""
+    if _PARSER is None:  # pragma: no cover - not CPython
+        return None
+    try:
+        items = list(_PARSER.parse(pattern))
+    except re.error:  # pragma: no cover - the pieces of a valid pattern are valid
+        return None
+    if not items or any(op is not _PARSER.LITERAL for op, _ in items):
+        return None
+    return "".join(chr(av) for _, av in items)
+
+
+class AnyOf:
+    """A pattern searched as its top-level alternatives, each with its own keywords.
+
+    ``matches(text, present)`` is ``pattern.search(text) is not None`` when ``present``
+    holds every keyword of :attr:`keywords` that occurs in ``text`` (as
+    :meth:`KeywordScanner.present` gives): an alternative none of whose keywords occurs
+    is not searched, and a plain-literal alternative whose keyword occurs matches
+    without a search.
+    """
+
+    __slots__ = ("alternatives", "keys")
+
+    def __init__(self, pattern: str) -> None:
+        re.compile(pattern)  # a bad pattern fails here, whole
+        alternatives: list[tuple[frozenset[str] | None, bool, re.Pattern[str]]] = []
+        for piece in split_alternatives(pattern):
+            factors = literal_factors(piece)
+            keys = frozenset(factors) if factors is not None else None
+            plain = factors is not None and _literal(piece) == factors[0] == factors[-1]
+            alternatives.append((keys, plain, re.compile(piece)))
+        self.alternatives = tuple(alternatives)
+        #: Every keyword of the alternatives; None when one alternative has none (the
+        #: pattern may then match without any keyword).
+        self.keys: frozenset[str] | None = (
+            None if any(keys is None for keys, _, _ in alternatives)
+            else frozenset(k for keys, _, _ in alternatives if keys for k in keys)
+        )
+
+    def matches(self, text: str, present: set[str] | frozenset[str]) -> bool:
+        """True when the pattern matches somewhere in ``text``."""
+        for keys, plain, pattern in self.alternatives:
+            if keys is not None:
+                if keys.isdisjoint(present):
+                    continue
+                if plain:
+                    return True
+            if pattern.search(text) is not None:
+                return True
+        return False

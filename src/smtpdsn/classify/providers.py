@@ -147,6 +147,6 @@ def provider_reason(
             continue
         if rule.status and not code.startswith(rule.status):
             continue
-        if text_re.search(lowered) and host_re.search(hosts):
+        if text_re.found(lowered) and host_re.found(hosts):
             return rule.reason
     return None

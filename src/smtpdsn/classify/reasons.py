@@ -19,7 +19,7 @@ from typing import Final
 
 from ..status import EnhancedStatus
 from .model import Reason
-from .prefilter import KeywordScanner, Prechecked
+from .prefilter import AnyOf, KeywordScanner
 
 __all__ = [
     "PHRASES", "STATUS_REASONS", "cause_of_delay", "reason_from_status", "reason_from_text",
@@ -269,17 +269,16 @@ PHRASES: Final[tuple[tuple[Reason, str], ...]] = (
      r"turn on (?:smtp )?authentication"),
 )
 
-# Each row with its keyword pre-check (prefilter.py): a row none of whose literal
-# strings is in the text is not searched; the answers are the same, only faster.
-_COMPILED: Final = tuple(
-    (reason, *Prechecked(pattern).rows()) for reason, pattern in PHRASES
+# Each row split at its top-level alternatives, each with its keyword pre-check
+# (prefilter.py): an alternative none of whose literal strings is in the text is not
+# searched, a plain-literal one found by the scanner needs no search; the answers are
+# the same as searching each row's whole pattern, only faster.
+_ROWS: Final = tuple((reason, AnyOf(pattern)) for reason, pattern in PHRASES)
+# One scanner for the keywords of every row.
+_SCANNER: Final = KeywordScanner(
+    {k for _, row in _ROWS for keys, _, _ in row.alternatives if keys for k in keys}
 )
-# The same rows with their keywords as sets, and one scanner for all of them.
-_ROWS: Final = tuple(
-    (reason, frozenset(keys) if keys is not None else None, pattern)
-    for reason, keys, pattern in _COMPILED
-)
-_SCANNER: Final = KeywordScanner({k for _, keys, _ in _COMPILED if keys for k in keys})
+
 
 #: Enhanced status codes and what they mean when the text says nothing clearer.
 #: ``X`` stands for either failure class; an exact code ("5.7.1") wins over an "X." one.
@@ -328,10 +327,11 @@ def reason_from_text(text: str) -> Reason | None:
         return None
     lowered = text.lower()
     present = _SCANNER.present(lowered)  # every row's keywords, found in one scan
-    for reason, keys, pattern in _ROWS:
+    for reason, row in _ROWS:
+        keys = row.keys
         if keys is not None and keys.isdisjoint(present):
             continue  # the keyword pre-check: no word of the row, no search
-        if pattern.search(lowered):
+        if row.matches(lowered, present):
             return reason
     return None
 
@@ -361,14 +361,15 @@ def cause_of_delay(text: str) -> Reason | None:
         return None
     lowered = text.lower()
     present = _SCANNER.present(lowered)
-    for reason, keys, pattern in _ROWS:
+    for reason, row in _ROWS:
         if reason is R.EXPIRED:
-            if _TIMEOUT.search(lowered) and pattern.search(lowered):
+            if _TIMEOUT.search(lowered) and row.matches(lowered, present):
                 return R.NETWORKERROR
             continue
+        keys = row.keys
         if keys is not None and keys.isdisjoint(present):
             continue
-        if pattern.search(lowered):
+        if row.matches(lowered, present):
             return reason
     return None
 

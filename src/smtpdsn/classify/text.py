@@ -47,10 +47,11 @@ _REPLY_RE: Final = re.compile(
     r"[ \t]*([245][0-5]\d)(?=[ \-,]|$)(?![ -]?\d{3})",
     re.IGNORECASE | re.MULTILINE,
 )
+# What every reply code is (the patterns here all hold it): no match, no reply code.
+_CODE_RE: Final = re.compile(r"[245][0-5]\d")
 # Elsewhere, a reply code followed by what servers put after one: "550 User ...",
 # "550 <addr>...", "550-'Unknown user ..." (an upper-case word, an address, a quote).
 _LOOSE_REPLY_RE: Final = re.compile(r"(?<![\w.:/#-])([245][0-5]\d)[ -]['\"]?(?=<|[A-Z])")
-_SPACES: Final = re.compile(r"\s+")
 
 
 # The SMTP command a failure followed, as MTAs write it (Postfix "in reply to RCPT TO
@@ -103,8 +104,10 @@ def find_command(text: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """Collapse white space (and line ends) to single spaces."""
-    return _SPACES.sub(" ", text).strip()
+    """Collapse white space (and line ends) to single spaces, trimmed at both ends
+    (``\\s+`` replaced by one space, then stripped: ``str.split`` splits at the same
+    characters, so joining its words is the same string, faster)."""
+    return " ".join(text.split())
 
 
 def clean_address(text: str) -> str:
@@ -146,6 +149,14 @@ def _status(cls: str, subject: str, detail: str) -> EnhancedStatus | None:
         return None
 
 
+@lru_cache(maxsize=16)
+def _pairs(text: str) -> tuple[tuple[str, str, str, str], ...]:
+    """Every reply code and enhanced status pair of one class in ``text`` (the reply code,
+    then the status's three numbers), read once for :func:`find_status` and
+    :func:`find_reply_code`, which read the same diagnostic one after the other."""
+    return tuple((m[1], m[2], m[3], m[4]) for m in _PAIR_RE.finditer(text) if m[1][0] == m[2])
+
+
 def find_status(text: str) -> EnhancedStatus | None:
     """The most telling enhanced status code in ``text``.
 
@@ -156,11 +167,10 @@ def find_status(text: str) -> EnhancedStatus | None:
     found: EnhancedStatus | None = None
     # The last reply of a chain is the remote server's own ("554 4.4.7 Message expired
     # <421 4.4.2 Connection timed out>", "5.1.0 - error 550-'5.2.2 Mailbox full'").
-    for m in _PAIR_RE.finditer(text):
-        if m[1][0] == m[2]:
-            value = _status(m[2], m[3], m[4])
-            if value is not None and (found is None or (value.subject, value.detail) != (0, 0)):
-                found = value
+    for _code, cls, subject, detail in _pairs(text):
+        value = _status(cls, subject, detail)
+        if value is not None and (found is None or (value.subject, value.detail) != (0, 0)):
+            found = value
     if found is not None and (found.subject, found.detail) != (0, 0):
         return found
     for m2 in _STATUS_RE.finditer(text):
@@ -177,12 +187,11 @@ def find_status(text: str) -> EnhancedStatus | None:
 def find_reply_code(text: str) -> int | None:
     """The SMTP reply code in ``text``: the one before the last enhanced code, else the
     first where servers write one."""
-    code: int | None = None
-    for m in _PAIR_RE.finditer(text):  # the last pair, as for the status
-        if m[1][0] == m[2]:
-            code = int(m[1])
-    if code is not None:
-        return code
+    pairs = _pairs(text)
+    if pairs:
+        return int(pairs[-1][0])  # the last pair, as for the status
+    if _CODE_RE.search(text) is None:
+        return None  # the cheap pre-check: both patterns below need a code
     m2 = _REPLY_RE.search(text) or _LOOSE_REPLY_RE.search(text)
     if m2 is not None:
         return int(m2[1])

@@ -30,11 +30,27 @@ _TEXT_SIGNS: Final = re.compile(
 )
 
 
-def _text_signs(text: str) -> bool:
-    lowered = text.lower()  # a cheap pre-check: both signs need one of these words
-    if "feedback-type" not in lowered and " report" not in lowered:
+_TEXT_SIGNS_LOWER: Final = re.compile(_TEXT_SIGNS.pattern, re.MULTILINE)
+
+
+def _text_signs(view: MailView) -> bool:
+    """True when the first :data:`_SCAN` characters of the body carry a complaint sign."""
+    lowered = view.body_lower
+    if lowered is None:  # not ASCII: lower the start only, search the text (any case)
+        text = view.body_text[:_SCAN]
+        lowered = text.lower()
+        if "feedback-type" not in lowered and " report" not in lowered:
+            return False
+        return _TEXT_SIGNS.search(text) is not None
+    # ASCII: the lowered body keeps positions, and the lower-case pattern on it finds
+    # what the IGNORECASE one finds on the text. The pre-check: the field sign needs
+    # "feedback-type:", the sentence "this is a" and " report".
+    lowered = lowered[:_SCAN]
+    if "feedback-type:" not in lowered and (
+        "this is a" not in lowered or " report" not in lowered
+    ):
         return False
-    return _TEXT_SIGNS.search(text) is not None
+    return _TEXT_SIGNS_LOWER.search(lowered) is not None
 
 
 def _fields(text: str) -> dict[str, list[str]]:
@@ -79,7 +95,7 @@ def detect(view: MailView) -> list[Candidate] | None:
         return hotmail
     if parts:
         text = "\n".join(part_text(p) for p in parts)
-    elif _text_signs(view.body_text[:_SCAN]):
+    elif _text_signs(view):
         text = view.body_text
     else:
         return None

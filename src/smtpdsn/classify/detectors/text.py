@@ -94,7 +94,7 @@ def looks_like_bounce(view: MailView) -> bool:
     """True when the sender, subject, return path, content type or text says "bounce"."""
     if view.content_type == "multipart/report":
         return True
-    if _NOTICE_SIGNS.search(view.notice[:3000].lower()):
+    if _NOTICE_SIGNS.found(view.notice[:3000].lower()):
         return True
     if _BOUNCE_FROM.search(view.from_):
         return True
@@ -277,7 +277,7 @@ def detect(view: MailView) -> list[Candidate] | None:
             return None
         first = notice.lower().find(loose[0].lower())
         found = [(loose[0], notice.count("\n", 0, max(first, 0)))]
-    delayed = _DELAY.search(f"{view.subject}\n{notice}".lower())
+    delayed = _DELAY.found(f"{view.subject}\n{notice}".lower())
     action = Action.DELAYED if delayed else Action.FAILED
     head = one_line("\n".join(lines[: found[0][1]]))
     tail_start = found[-1][1]
